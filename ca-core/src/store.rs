@@ -1,0 +1,246 @@
+//! Store traits that `ca-core` owns and `ca-store` implements (consumer-owned interfaces).
+//!
+//! Nothing here knows about SQL. Every method is a single atomic step: an implementation
+//! either applies all of it or none of it, and reports a [`StoreError`] that says which.
+//! Timestamps are UTC `NaiveDateTime`s truncated to whole seconds.
+
+use chrono::NaiveDateTime;
+
+use crate::serial::Serial;
+
+/// A failure reported by a store implementation.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// A uniqueness constraint refused the write (duplicate serial, CA name, key label …).
+    #[error("already exists: {0}")]
+    Conflict(String),
+    /// The record that the operation needs does not exist.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// The record exists but is in a state that does not allow this transition.
+    #[error("invalid state: {0}")]
+    InvalidState(String),
+    /// The database could not be reached or failed (connection, I/O, migration, driver error).
+    #[error("database error: {0}")]
+    Backend(String),
+}
+
+/// Result alias for store operations.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Lifecycle of a certificate record (invariant 2 of the architecture).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CertStatus {
+    /// Serial and TBS recorded; the HSM may or may not have signed. Never answered "good".
+    Pending,
+    /// Signed, verified and stored.
+    Issued,
+    /// Revoked (from `Pending` or `Issued`).
+    Revoked,
+}
+
+impl CertStatus {
+    /// The lowercase name stored in the database and shown to users.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CertStatus::Pending => "pending",
+            CertStatus::Issued => "issued",
+            CertStatus::Revoked => "revoked",
+        }
+    }
+
+    /// Parses the stored or user-given name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "pending" => Some(CertStatus::Pending),
+            "issued" => Some(CertStatus::Issued),
+            "revoked" => Some(CertStatus::Revoked),
+            _ => None,
+        }
+    }
+}
+
+/// A key that lives in the HSM, as the store remembers it (never key material).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyRecord {
+    /// The key's `CKA_LABEL`, unique per token.
+    pub label: String,
+    /// Label of the token (partition) holding it.
+    pub token_label: String,
+    /// The key's `CKA_ID`.
+    pub key_id: Vec<u8>,
+    /// Algorithm name as `hsm_backend::KeySpec` prints it (`ec-p256`, `rsa-3072`, …).
+    pub algorithm: String,
+    /// DER SubjectPublicKeyInfo.
+    pub public_key_der: Vec<u8>,
+    /// When the key was generated.
+    pub created_at: NaiveDateTime,
+}
+
+/// A certificate authority known to this installation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaRecord {
+    /// Short unique name (`root`, `issuing`).
+    pub name: String,
+    /// Name of the issuing CA; `None` for a self-signed root.
+    pub parent: Option<String>,
+    /// Label of the signing key (a [`KeyRecord`]).
+    pub key_label: String,
+    /// DER of the CA certificate.
+    pub certificate_der: Vec<u8>,
+    /// Subject as an RFC 4514 string.
+    pub subject: String,
+    /// Serial of the CA certificate.
+    pub serial: Serial,
+    /// Start of validity.
+    pub not_before: NaiveDateTime,
+    /// End of validity.
+    pub not_after: NaiveDateTime,
+    /// When the CA was created.
+    pub created_at: NaiveDateTime,
+}
+
+/// What is stored before the HSM signs: serial, to-be-signed bytes and their hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingCertificate {
+    /// The certificate serial (unique across the store).
+    pub serial: Serial,
+    /// Name of the issuing CA.
+    pub ca_name: String,
+    /// Profile the certificate was issued under.
+    pub profile: String,
+    /// Subject as an RFC 4514 string.
+    pub subject: String,
+    /// Subject alternative names, each as `TYPE:value` (`dns:example.com`, `ip:192.0.2.1`).
+    pub sans: Vec<String>,
+    /// Start of validity.
+    pub not_before: NaiveDateTime,
+    /// End of validity.
+    pub not_after: NaiveDateTime,
+    /// DER of the TBSCertificate.
+    pub tbs_der: Vec<u8>,
+    /// SHA-256 of `tbs_der`.
+    pub tbs_sha256: Vec<u8>,
+    /// CRL shard the certificate is assigned to (fixed at issuance).
+    pub crl_shard: i32,
+    /// When the record was created.
+    pub created_at: NaiveDateTime,
+}
+
+/// A revocation as recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Revocation {
+    /// Serial of the revoked certificate.
+    pub serial: Serial,
+    /// RFC 5280 CRLReason code (0–10, not 7).
+    pub reason: u8,
+    /// When the revocation was committed.
+    pub revoked_at: NaiveDateTime,
+    /// The RFC 5280 invalidity date, when known.
+    pub invalidity_date: Option<NaiveDateTime>,
+}
+
+/// A certificate record with everything the store knows about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertificateRecord {
+    /// What was recorded before signing.
+    pub pending: PendingCertificate,
+    /// Current status.
+    pub status: CertStatus,
+    /// DER of the signed certificate, once stored.
+    pub der: Option<Vec<u8>>,
+    /// When the signed certificate was stored.
+    pub issued_at: Option<NaiveDateTime>,
+    /// The revocation, if any.
+    pub revocation: Option<Revocation>,
+}
+
+/// Which certificates [`CertificateStore::list_certificates`] returns.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CertFilter {
+    /// Only this CA's certificates.
+    pub ca_name: Option<String>,
+    /// Only certificates in this status.
+    pub status: Option<CertStatus>,
+    /// Only certificates whose `not_after` is before this instant.
+    pub not_after_before: Option<NaiveDateTime>,
+    /// Only certificates whose `not_after` is at or after this instant (unexpired ones).
+    pub not_after_from: Option<NaiveDateTime>,
+    /// At most this many rows (ordered by `created_at`, then serial); `None` for all.
+    pub limit: Option<u32>,
+}
+
+/// Keys and CAs.
+pub trait CaStore: Send + Sync {
+    /// Records a newly generated key. `Conflict` if the label is taken.
+    fn insert_key(&self, key: &KeyRecord) -> StoreResult<()>;
+    /// The key with this label.
+    fn key(&self, label: &str) -> StoreResult<Option<KeyRecord>>;
+    /// All keys, ordered by label.
+    fn list_keys(&self) -> StoreResult<Vec<KeyRecord>>;
+    /// Records a CA. `Conflict` if the name is taken.
+    fn insert_ca(&self, ca: &CaRecord) -> StoreResult<()>;
+    /// The CA with this name.
+    fn ca(&self, name: &str) -> StoreResult<Option<CaRecord>>;
+    /// All CAs, ordered by creation time then name.
+    fn list_cas(&self) -> StoreResult<Vec<CaRecord>>;
+}
+
+/// Certificate records and revocations.
+pub trait CertificateStore: Send + Sync {
+    /// Records serial + TBS with status `pending`. `Conflict` if the serial exists.
+    fn insert_pending(&self, cert: &PendingCertificate) -> StoreResult<()>;
+    /// Stores the signed DER. A `pending` record becomes `issued`; a record revoked while
+    /// pending keeps `revoked` and gains the DER. `NotFound` for an unknown serial,
+    /// `InvalidState` if DER is already stored.
+    fn store_signed(&self, serial: &Serial, der: &[u8], at: NaiveDateTime) -> StoreResult<()>;
+    /// The record for this serial.
+    fn certificate(&self, serial: &Serial) -> StoreResult<Option<CertificateRecord>>;
+    /// Records matching the filter.
+    fn list_certificates(&self, filter: &CertFilter) -> StoreResult<Vec<CertificateRecord>>;
+    /// Marks the certificate revoked and records the revocation, atomically. Allowed from
+    /// `pending` and `issued`; `InvalidState` if already revoked, `NotFound` if unknown.
+    fn revoke(&self, revocation: &Revocation) -> StoreResult<()>;
+    /// Returns the next CRL number for (CA, shard): strictly greater than every number
+    /// returned before for that pair, by any process sharing the database.
+    fn next_crl_number(&self, ca_name: &str, shard: i32) -> StoreResult<i64>;
+}
+
+/// One event for the tamper-evident audit log (invariant 5).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEvent {
+    /// When it happened.
+    pub at: NaiveDateTime,
+    /// Who did it (role and, where known, operator or service name).
+    pub actor: String,
+    /// What was done (`key.generate`, `cert.sign`, `ca.create`, …).
+    pub action: String,
+    /// What it was done to (key label, serial, CA name).
+    pub target: String,
+    /// Details as a JSON object text; never PINs or key material.
+    pub details: String,
+}
+
+/// An audit event as chained into the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    /// Position in the log, starting at 1, without gaps.
+    pub seq: i64,
+    /// The event.
+    pub event: AuditEvent,
+    /// Hash of the previous entry (32 zero bytes for the first).
+    pub prev_hash: Vec<u8>,
+    /// This entry's hash, see [`crate::audit::entry_hash`].
+    pub hash: Vec<u8>,
+}
+
+/// The append-only audit log.
+pub trait AuditStore: Send + Sync {
+    /// Appends an event, chaining it to the last entry with [`crate::audit::chain`],
+    /// atomically (concurrent appenders never fork the chain).
+    fn append_audit(&self, event: &AuditEvent) -> StoreResult<AuditEntry>;
+    /// Entries with `seq >= from`, in order, at most `limit`.
+    fn audit_entries(&self, from: i64, limit: u32) -> StoreResult<Vec<AuditEntry>>;
+}

@@ -1,0 +1,188 @@
+//! [`CertificateStore`]: certificate records, revocations and CRL numbers.
+
+use ca_core::serial::Serial;
+use ca_core::store::{
+    CertFilter, CertStatus, CertificateRecord, CertificateStore, PendingCertificate, Revocation,
+    StoreError, StoreResult,
+};
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::conn::{write_transaction, DbConnection};
+use crate::error::{db_error, OpError};
+use crate::models::{secs, CertRow, RevocationRow};
+use crate::schema::{certificates, crl_numbers, revocations};
+use crate::{Store, MAX_RETRIES};
+
+const PENDING: &str = "pending";
+const ISSUED: &str = "issued";
+const REVOKED: &str = "revoked";
+
+/// The status of `serial`, or `None` if there is no such certificate.
+fn status_of(conn: &mut DbConnection, serial: &str) -> QueryResult<Option<String>> {
+    certificates::table
+        .find(serial)
+        .select(certificates::status)
+        .first(conn)
+        .optional()
+}
+
+impl CertificateStore for Store {
+    fn insert_pending(&self, cert: &PendingCertificate) -> StoreResult<()> {
+        let op = format!("insert pending certificate {}", cert.serial);
+        let row = CertRow::pending(cert)?;
+        let mut conn = self.conn(&op)?;
+        diesel::insert_into(certificates::table)
+            .values(row)
+            .execute(&mut conn)
+            .map_err(|e| db_error(&op, e))?;
+        Ok(())
+    }
+
+    fn store_signed(&self, serial: &Serial, der: &[u8], at: NaiveDateTime) -> StoreResult<()> {
+        let op = format!("store signed certificate {serial}");
+        let key = serial.to_hex();
+        let at = secs(at);
+        let mut conn = self.conn(&op)?;
+        write_transaction(&mut conn, |c| {
+            let unsigned = certificates::table
+                .filter(certificates::serial.eq(&key))
+                .filter(certificates::der.is_null());
+            // Pending becomes issued; revoked-while-pending stays revoked and gains the DER.
+            let issued = diesel::update(unsigned.filter(certificates::status.eq(PENDING)))
+                .set((
+                    certificates::der.eq(der),
+                    certificates::issued_at.eq(at),
+                    certificates::status.eq(ISSUED),
+                ))
+                .execute(c)?;
+            if issued == 1 {
+                return Ok(());
+            }
+            let kept = diesel::update(unsigned.filter(certificates::status.eq(REVOKED)))
+                .set((certificates::der.eq(der), certificates::issued_at.eq(at)))
+                .execute(c)?;
+            if kept == 1 {
+                return Ok(());
+            }
+            Err(match status_of(c, &key)? {
+                None => StoreError::NotFound(format!("certificate {serial}")),
+                Some(status) => StoreError::InvalidState(format!(
+                    "certificate {serial} ({status}) already has its signed DER stored"
+                )),
+            }
+            .into())
+        })
+        .map_err(|e| e.into_store(&op))
+    }
+
+    fn certificate(&self, serial: &Serial) -> StoreResult<Option<CertificateRecord>> {
+        let op = format!("read certificate {serial}");
+        let mut conn = self.conn(&op)?;
+        let row = certificates::table
+            .left_join(revocations::table)
+            .filter(certificates::serial.eq(serial.to_hex()))
+            .select((CertRow::as_select(), Option::<RevocationRow>::as_select()))
+            .first::<(CertRow, Option<RevocationRow>)>(&mut conn)
+            .optional()
+            .map_err(|e| db_error(&op, e))?;
+        row.map(|(cert, rev)| cert.into_record(rev)).transpose()
+    }
+
+    fn list_certificates(&self, filter: &CertFilter) -> StoreResult<Vec<CertificateRecord>> {
+        let op = "list certificates";
+        let mut query = certificates::table
+            .left_join(revocations::table)
+            .select((CertRow::as_select(), Option::<RevocationRow>::as_select()))
+            .order((certificates::created_at.asc(), certificates::serial.asc()))
+            .into_boxed();
+        if let Some(ca) = &filter.ca_name {
+            query = query.filter(certificates::ca_name.eq(ca.clone()));
+        }
+        if let Some(status) = filter.status {
+            query = query.filter(certificates::status.eq(status.as_str()));
+        }
+        if let Some(before) = filter.not_after_before {
+            query = query.filter(certificates::not_after.lt(secs(before)));
+        }
+        if let Some(from) = filter.not_after_from {
+            query = query.filter(certificates::not_after.ge(secs(from)));
+        }
+        if let Some(limit) = filter.limit {
+            query = query.limit(i64::from(limit));
+        }
+        let mut conn = self.conn(op)?;
+        let rows = query
+            .load::<(CertRow, Option<RevocationRow>)>(&mut conn)
+            .map_err(|e| db_error(op, e))?;
+        rows.into_iter()
+            .map(|(cert, rev)| cert.into_record(rev))
+            .collect()
+    }
+
+    fn revoke(&self, revocation: &Revocation) -> StoreResult<()> {
+        let serial = &revocation.serial;
+        let op = format!("revoke certificate {serial}");
+        let key = serial.to_hex();
+        let mut conn = self.conn(&op)?;
+        write_transaction(&mut conn, |c| {
+            // Writing first makes the check and the change one step: on PostgreSQL a
+            // concurrent revoke waits for this row lock, then finds nothing to update.
+            let changed = diesel::update(
+                certificates::table
+                    .filter(certificates::serial.eq(&key))
+                    .filter(certificates::status.eq_any([PENDING, ISSUED])),
+            )
+            .set(certificates::status.eq(CertStatus::Revoked.as_str()))
+            .execute(c)?;
+            if changed == 0 {
+                return Err(match status_of(c, &key)? {
+                    None => StoreError::NotFound(format!("certificate {serial}")),
+                    Some(status) => StoreError::InvalidState(format!(
+                        "certificate {serial} is {status}, not pending or issued"
+                    )),
+                }
+                .into());
+            }
+            diesel::insert_into(revocations::table)
+                .values(RevocationRow::from(revocation))
+                .execute(c)?;
+            Ok(())
+        })
+        .map_err(|e| e.into_store(&op))
+    }
+
+    fn next_crl_number(&self, ca_name: &str, shard: i32) -> StoreResult<i64> {
+        let op = format!("next CRL number for CA {ca_name:?} shard {shard}");
+        let mut conn = self.conn(&op)?;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let result = write_transaction(&mut conn, |c| {
+                let counter = crl_numbers::table
+                    .filter(crl_numbers::ca_name.eq(ca_name))
+                    .filter(crl_numbers::shard.eq(shard));
+                // The UPDATE takes the row lock (PostgreSQL) before reading the value back.
+                let bumped = diesel::update(counter)
+                    .set(crl_numbers::last_number.eq(crl_numbers::last_number + 1))
+                    .execute(c)?;
+                if bumped == 0 {
+                    diesel::insert_into(crl_numbers::table)
+                        .values((
+                            crl_numbers::ca_name.eq(ca_name),
+                            crl_numbers::shard.eq(shard),
+                            crl_numbers::last_number.eq(1_i64),
+                        ))
+                        .execute(c)?;
+                    return Ok(1);
+                }
+                Ok(counter.select(crl_numbers::last_number).first::<i64>(c)?)
+            });
+            match result {
+                // Another process created the counter first: now the UPDATE will find it.
+                Err(e) if e.is_unique_violation() && attempt < MAX_RETRIES => continue,
+                other => return other.map_err(|e: OpError| e.into_store(&op)),
+            }
+        }
+    }
+}

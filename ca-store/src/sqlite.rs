@@ -1,0 +1,50 @@
+//! Per-connection SQLite setup: WAL journal, busy timeout, foreign keys, synchronous=NORMAL.
+
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+use diesel::connection::SimpleConnection;
+use diesel::sql_types::Text;
+use diesel::{QueryableByName, RunQueryDsl, SqliteConnection};
+
+/// Settings that hold for one connection. `busy_timeout` first, so that everything after
+/// it waits for other connections' locks instead of failing.
+const CONNECTION_PRAGMAS: &str = "PRAGMA busy_timeout = 10000; \
+     PRAGMA foreign_keys = ON; \
+     PRAGMA synchronous = NORMAL;";
+
+/// How long to keep trying to switch a new database file to WAL (as `busy_timeout`).
+const WAL_SWITCH_DEADLINE: Duration = Duration::from_secs(10);
+
+#[derive(QueryableByName)]
+struct JournalMode {
+    #[diesel(sql_type = Text)]
+    journal_mode: String,
+}
+
+/// Applies the pragmas and makes sure the database is in WAL mode.
+///
+/// WAL mode is a property of the file, but switching to it needs an exclusive lock, and
+/// SQLite answers "database is locked" at once, without waiting out `busy_timeout`, when
+/// several connections open a new file together. So the switch is retried until the
+/// file reports `wal` (set by this connection or another) or the deadline passes.
+pub(crate) fn set_up(conn: &mut SqliteConnection) -> Result<(), String> {
+    conn.batch_execute(CONNECTION_PRAGMAS)
+        .map_err(|e| e.to_string())?;
+    let deadline = Instant::now() + WAL_SWITCH_DEADLINE;
+    loop {
+        match diesel::sql_query("PRAGMA journal_mode = WAL").get_result::<JournalMode>(conn) {
+            Ok(mode) if mode.journal_mode.eq_ignore_ascii_case("wal") => return Ok(()),
+            Ok(mode) => {
+                return Err(format!(
+                    "the database stays in journal mode {:?}; WAL is required",
+                    mode.journal_mode
+                ))
+            }
+            Err(e) if Instant::now() < deadline && e.to_string().contains("locked") => {
+                sleep(Duration::from_millis(20));
+            }
+            Err(e) => return Err(format!("switching to WAL: {e}")),
+        }
+    }
+}

@@ -1,0 +1,7 @@
+//! Store behaviour, each test run on SQLite and on PostgreSQL (see `common`).
+
+mod audit;
+mod cas;
+mod certs;
+mod common;
+mod open;

@@ -1,0 +1,146 @@
+//! The configuration file (TOML, unknown fields refused). Every field is documented in
+//! `docs/configuration.md`; `examples/` has one file per deployment shape.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::error::{CliError, CliResult};
+
+/// The whole file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Config {
+    /// `[hsm]`.
+    #[serde(default)]
+    pub(crate) hsm: HsmConfig,
+    /// `[database]`.
+    #[serde(default)]
+    pub(crate) database: DatabaseConfig,
+}
+
+/// `[hsm]`: which PKCS#11 module and token, and where PINs come from.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct HsmConfig {
+    /// Path of the PKCS#11 module. Default: SoftHSM2's module.
+    #[serde(default = "default_module")]
+    pub(crate) module: PathBuf,
+    /// Token (partition) label, 1 to 32 printable ASCII characters. Default `hsmca`.
+    #[serde(default = "default_token")]
+    pub(crate) token_label: String,
+    /// Keep a SoftHSM2 token directory inside the data directory (`DATA_DIR/softhsm/`) and
+    /// point SoftHSM2 at it. Default true; set false to use `SOFTHSM2_CONF` from the
+    /// environment or a hardware HSM.
+    #[serde(default = "default_true")]
+    pub(crate) embedded_softhsm: bool,
+    /// File holding the Security Officer PIN (first line). `HSMCA_SO_PIN` wins over it.
+    pub(crate) so_pin_file: Option<PathBuf>,
+    /// File holding the Crypto User PIN (first line). `HSMCA_USER_PIN` wins over it.
+    pub(crate) user_pin_file: Option<PathBuf>,
+}
+
+impl Default for HsmConfig {
+    fn default() -> Self {
+        HsmConfig {
+            module: default_module(),
+            token_label: default_token(),
+            embedded_softhsm: true,
+            so_pin_file: None,
+            user_pin_file: None,
+        }
+    }
+}
+
+/// `[database]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DatabaseConfig {
+    /// `postgres://…` or a SQLite path / `sqlite://PATH`. Default `DATA_DIR/hsmca.db`.
+    /// `HSMCA_DATABASE_URL` wins over it.
+    pub(crate) url: Option<String>,
+    /// Connections in the pool, 1 to 256. Default 8.
+    #[serde(default = "default_pool")]
+    pub(crate) pool_size: u32,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        DatabaseConfig {
+            url: None,
+            pool_size: default_pool(),
+        }
+    }
+}
+
+fn default_module() -> PathBuf {
+    PathBuf::from(hsm_backend::SOFTHSM2_MODULE)
+}
+fn default_token() -> String {
+    "hsmca".into()
+}
+fn default_true() -> bool {
+    true
+}
+fn default_pool() -> u32 {
+    8
+}
+
+impl Config {
+    /// Reads `path`, or `DATA_DIR/hsmca.toml` when it exists, or the defaults.
+    pub(crate) fn load(explicit: Option<&Path>, data_dir: &Path) -> CliResult<Config> {
+        let path = match explicit {
+            Some(p) => p.to_path_buf(),
+            None => {
+                let p = data_dir.join("hsmca.toml");
+                if !p.exists() {
+                    return Ok(Config::default());
+                }
+                p
+            }
+        };
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            CliError::input(format!("cannot read config file {}: {e}", path.display()))
+        })?;
+        let config: Config = toml::from_str(&text).map_err(|e| {
+            CliError::input(format!(
+                "invalid config file {}: {}",
+                path.display(),
+                e.to_string().trim()
+            ))
+        })?;
+        if !(1..=256).contains(&config.database.pool_size) {
+            return Err(CliError::input(format!(
+                "invalid config file {}: database.pool_size {} is outside 1 to 256",
+                path.display(),
+                config.database.pool_size
+            )));
+        }
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_example_configs_parse() {
+        for (name, text) in [
+            (
+                "single-node",
+                include_str!("../../examples/single-node.toml"),
+            ),
+            ("postgres", include_str!("../../examples/postgres.toml")),
+        ] {
+            let c: Config = toml::from_str(text).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(!c.hsm.token_label.is_empty(), "{name}");
+        }
+    }
+
+    #[test]
+    fn unknown_fields_are_refused_with_their_name() {
+        let err = toml::from_str::<Config>("[database]\nurll = \"x\"\n").unwrap_err();
+        assert!(err.to_string().contains("urll"), "{err}");
+    }
+}
