@@ -22,7 +22,7 @@ use x509_cert::name::Name;
 use crate::error::{Error, Result};
 use crate::extensions as ext;
 use crate::issuer::{CertificateTemplate, IssuedCertificate, Issuer};
-use crate::store::{AuditEvent, AuditStore, CaRecord, CaStore, CertificateStore};
+use crate::store::{AuditEvent, AuditStore, CaRecord, CaStore, CertificateStore, Publication};
 use crate::time::from_x509;
 
 /// Longest CA validity accepted: 100 years.
@@ -57,6 +57,9 @@ pub struct RootSpec {
     pub validity_days: u32,
     /// basicConstraints pathLenConstraint; absent means unlimited.
     pub path_len: Option<u8>,
+    /// URLs the root writes into the certificates it issues (the issuing CA's certificate).
+    #[serde(default)]
+    pub urls: Publication,
 }
 
 /// `[issuing]` of the ceremony file.
@@ -79,21 +82,15 @@ pub struct SubordinateSpec {
     /// basicConstraints pathLenConstraint (default 0: issues only end-entity certificates).
     #[serde(default)]
     pub path_len: u8,
-    /// cRLDistributionPoints URLs of the root's CRL (http, https or ldap).
-    #[serde(default)]
-    pub crl_distribution_points: Vec<String>,
-    /// OCSP responder URLs for the root (AIA id-ad-ocsp).
-    #[serde(default)]
-    pub ocsp_urls: Vec<String>,
-    /// URLs where the root certificate can be fetched (AIA id-ad-caIssuers).
-    #[serde(default)]
-    pub ca_issuers_urls: Vec<String>,
     /// extendedKeyUsage purposes the issuing CA is limited to: `serverAuth`, `clientAuth`,
     /// `codeSigning`, `emailProtection`, `timeStamping`, `OCSPSigning`. Empty: no extension.
     #[serde(default)]
     pub extended_key_usage: Vec<String>,
     /// Optional DNS name constraints.
     pub name_constraints: Option<NameConstraintsSpec>,
+    /// URLs this CA writes into the certificates it issues.
+    #[serde(default)]
+    pub urls: Publication,
 }
 
 /// `[issuing.name_constraints]`.
@@ -134,6 +131,8 @@ pub struct CaPlan {
     pub path_len: Option<u8>,
     /// Extensions decided by the file (SKI and AKI are added when the key is known).
     pub extensions: Vec<x509_cert::ext::Extension>,
+    /// URLs this CA writes into the certificates it issues.
+    pub publication: Publication,
 }
 
 /// A ceremony file that passed validation.
@@ -218,6 +217,32 @@ fn eku_oid(name: &str) -> Result<ObjectIdentifier> {
     })
 }
 
+/// Checks a `[<ca>.urls]` section: URL schemes, the shard count and its placeholder.
+pub fn validate_urls(p: &Publication, section: &str) -> Result<Publication> {
+    for u in p.crl.iter() {
+        ext::uri(u, &format!("{section}.crl"))?;
+    }
+    for u in &p.ocsp {
+        ext::uri(u, &format!("{section}.ocsp"))?;
+    }
+    for u in &p.ca_issuers {
+        ext::uri(u, &format!("{section}.ca_issuers"))?;
+    }
+    if p.crl_shards == 0 || p.crl_shards > 1024 {
+        return Err(Error::invalid(
+            format!("{section}.crl_shards"),
+            format!("{} is outside 1 to 1024", p.crl_shards),
+        ));
+    }
+    if p.crl_shards > 1 && !p.crl.as_deref().unwrap_or("").contains("{shard}") {
+        return Err(Error::invalid(
+            format!("{section}.crl"),
+            "more than one CRL shard needs a {shard} placeholder in the URL",
+        ));
+    }
+    Ok(p.clone())
+}
+
 impl CeremonySpec {
     /// Parses a ceremony file's text; errors name the offending field.
     pub fn from_toml(text: &str) -> Result<Self> {
@@ -245,6 +270,7 @@ impl CeremonySpec {
                 ext::basic_constraints(true, r.path_len)?,
                 ext::key_usage([KeyUsages::KeyCertSign, KeyUsages::CRLSign])?,
             ],
+            publication: validate_urls(&r.urls, "root.urls")?,
         };
         let i = &self.issuing;
         let (ikey, ischeme) = key_and_scheme(&i.key, &i.signature, "issuing")?;
@@ -278,15 +304,8 @@ impl CeremonySpec {
                 KeyUsages::CRLSign,
             ])?,
         ];
-        if !i.crl_distribution_points.is_empty() {
-            extensions.push(ext::crl_distribution_points(&i.crl_distribution_points)?);
-        }
-        if !i.ocsp_urls.is_empty() || !i.ca_issuers_urls.is_empty() {
-            extensions.push(ext::authority_info_access(
-                &i.ocsp_urls,
-                &i.ca_issuers_urls,
-            )?);
-        }
+        // The root's URLs go into the certificate the root issues.
+        extensions.extend(ext::publication_extensions(&root.publication, 0)?);
         if !i.extended_key_usage.is_empty() {
             let oids = i
                 .extended_key_usage
@@ -319,6 +338,7 @@ impl CeremonySpec {
             validity_days: ivalidity,
             path_len: Some(i.path_len),
             extensions,
+            publication: validate_urls(&i.urls, "issuing.urls")?,
         };
         if issuing.key_label == root.key_label {
             return Err(Error::invalid(
@@ -382,6 +402,7 @@ fn record_ca(
         not_before: from_x509(&tbs.validity().not_before),
         not_after: from_x509(&tbs.validity().not_after),
         created_at: now,
+        publication: plan.publication.clone(),
     };
     stores.cas.insert_ca(&record)?;
     stores.audit.append_audit(&AuditEvent {

@@ -84,7 +84,8 @@ pub fn authority_key_identifier(issuer_key_id: &[u8]) -> Result<Extension> {
     )
 }
 
-pub(crate) fn uri(value: &str, field: &str) -> Result<GeneralName> {
+/// A URI GeneralName; only http, https and ldap URLs are accepted.
+pub fn uri(value: &str, field: &str) -> Result<GeneralName> {
     if !(value.starts_with("http://")
         || value.starts_with("https://")
         || value.starts_with("ldap://"))
@@ -105,10 +106,7 @@ pub fn crl_distribution_points(urls: &[String]) -> Result<Extension> {
         .iter()
         .map(|u| {
             Ok(DistributionPoint {
-                distribution_point: Some(DistributionPointName::FullName(vec![uri(
-                    u,
-                    "crl_distribution_points",
-                )?])),
+                distribution_point: Some(DistributionPointName::FullName(vec![uri(u, "crl")?])),
                 reasons: None,
                 crl_issuer: None,
             })
@@ -123,16 +121,29 @@ pub fn authority_info_access(ocsp: &[String], ca_issuers: &[String]) -> Result<E
     for u in ocsp {
         out.push(AccessDescription {
             access_method: ID_AD_OCSP,
-            access_location: uri(u, "ocsp_urls")?,
+            access_location: uri(u, "ocsp")?,
         });
     }
     for u in ca_issuers {
         out.push(AccessDescription {
             access_method: ID_AD_CA_ISSUERS,
-            access_location: uri(u, "ca_issuers_urls")?,
+            access_location: uri(u, "ca_issuers")?,
         });
     }
     extension(&AuthorityInfoAccessSyntax(out), false)
+}
+
+/// cRLDistributionPoints (for `shard`) and authorityInfoAccess from a CA's publication URLs;
+/// empty when the CA publishes none.
+pub fn publication_extensions(p: &crate::store::Publication, shard: i32) -> Result<Vec<Extension>> {
+    let mut out = Vec::new();
+    if let Some(url) = p.crl_url(shard) {
+        out.push(crl_distribution_points(&[url])?);
+    }
+    if !p.ocsp.is_empty() || !p.ca_issuers.is_empty() {
+        out.push(authority_info_access(&p.ocsp, &p.ca_issuers)?);
+    }
+    Ok(out)
 }
 
 /// nameConstraints over dNSName subtrees, critical (RFC 5280 §4.2.1.10: MUST be critical).

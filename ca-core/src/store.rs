@@ -100,6 +100,51 @@ pub struct CaRecord {
     pub not_after: NaiveDateTime,
     /// When the CA was created.
     pub created_at: NaiveDateTime,
+    /// URLs this CA writes into the certificates it issues.
+    pub publication: Publication,
+}
+
+/// URLs a CA writes into the certificates it issues (CRL distribution point, OCSP,
+/// caIssuers), as set by the ceremony file's `[<ca>.urls]` section.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Publication {
+    /// cRLDistributionPoints URL; `{shard}` is replaced by the certificate's CRL shard.
+    #[serde(default)]
+    pub crl: Option<String>,
+    /// Number of CRL shards, 1 to 1024 (default 1). More than 1 needs `{shard}` in `crl`.
+    #[serde(default = "one_shard")]
+    pub crl_shards: u16,
+    /// OCSP responder URLs (AIA id-ad-ocsp).
+    #[serde(default)]
+    pub ocsp: Vec<String>,
+    /// URLs of this CA's certificate (AIA id-ad-caIssuers).
+    #[serde(default)]
+    pub ca_issuers: Vec<String>,
+}
+
+fn one_shard() -> u16 {
+    1
+}
+
+impl Default for Publication {
+    fn default() -> Self {
+        Publication {
+            crl: None,
+            crl_shards: one_shard(),
+            ocsp: Vec::new(),
+            ca_issuers: Vec::new(),
+        }
+    }
+}
+
+impl Publication {
+    /// The CRL URL for `shard`, if the CA publishes CRLs.
+    pub fn crl_url(&self, shard: i32) -> Option<String> {
+        self.crl
+            .as_ref()
+            .map(|t| t.replace("{shard}", &shard.to_string()))
+    }
 }
 
 /// What is stored before the HSM signs: serial, to-be-signed bytes and their hash.

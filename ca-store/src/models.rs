@@ -74,6 +74,7 @@ pub(crate) struct CaRow {
     not_before: NaiveDateTime,
     not_after: NaiveDateTime,
     created_at: NaiveDateTime,
+    publication: String,
 }
 
 impl From<&CaRecord> for CaRow {
@@ -88,6 +89,8 @@ impl From<&CaRecord> for CaRow {
             not_before: secs(c.not_before),
             not_after: secs(c.not_after),
             created_at: secs(c.created_at),
+            // Serialising a struct of strings and integers cannot fail.
+            publication: serde_json::to_string(&c.publication).unwrap_or_default(),
         }
     }
 }
@@ -96,6 +99,9 @@ impl TryFrom<CaRow> for CaRecord {
     type Error = StoreError;
 
     fn try_from(r: CaRow) -> Result<Self, StoreError> {
+        let publication = serde_json::from_str(&r.publication).map_err(|e| {
+            StoreError::Backend(format!("stored publication URLs of CA {:?}: {e}", r.name))
+        })?;
         Ok(CaRecord {
             serial: parse_serial(&r.serial)?,
             name: r.name,
@@ -106,6 +112,7 @@ impl TryFrom<CaRow> for CaRecord {
             not_before: r.not_before,
             not_after: r.not_after,
             created_at: r.created_at,
+            publication,
         })
     }
 }

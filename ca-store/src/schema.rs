@@ -28,6 +28,7 @@ diesel::table! {
         not_before -> Timestamp,
         not_after -> Timestamp,
         created_at -> Timestamp,
+        publication -> Text,
     }
 }
 

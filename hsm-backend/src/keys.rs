@@ -124,6 +124,10 @@ pub struct KeyInfo {
     pub extractable: Option<bool>,
 }
 
+fn hex_id(id: &[u8]) -> String {
+    id.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 fn validate_key_label(label: &str) -> Result<()> {
     if label.is_empty() || label.len() > 128 || label.chars().any(|c| c.is_control()) {
         return Err(Error::Invalid {
@@ -285,6 +289,31 @@ impl Token {
                 .find_objects(&[Attribute::Label(label.as_bytes().to_vec())])?
                 .is_empty())
         })
+    }
+
+    /// Finds a signing key pair or secret key by its `CKA_ID`.
+    pub fn find_key_by_id(&self, id: &[u8]) -> Result<KeyRef> {
+        let label = self.with_session("finding a key by id", |s, _| {
+            for class in [ObjectClass::PRIVATE_KEY, ObjectClass::SECRET_KEY] {
+                let found =
+                    s.find_objects(&[Attribute::Class(class), Attribute::Id(id.to_vec())])?;
+                if let Some(h) = found.into_iter().next() {
+                    let label = s
+                        .get_attributes(h, &[AttributeType::Label])?
+                        .into_iter()
+                        .find_map(|a| match a {
+                            Attribute::Label(l) => Some(String::from_utf8_lossy(&l).into_owned()),
+                            _ => None,
+                        });
+                    return Ok(label);
+                }
+            }
+            Ok(None)
+        })?;
+        match label {
+            Some(l) => self.find_key(&l),
+            None => Err(Error::KeyNotFound(format!("id {}", hex_id(id)))),
+        }
     }
 
     /// Finds a signing key pair or secret key by label.

@@ -108,6 +108,11 @@ fn every_key_type_is_generated_with_label_id_and_protection_flags() {
         assert_eq!(key.id.len(), 16);
         let found = t.token.find_key(&label).unwrap();
         assert_eq!(found, key, "find_key returns what generate_key made");
+        assert_eq!(
+            t.token.find_key_by_id(&key.id).unwrap(),
+            key,
+            "found by CKA_ID too"
+        );
     }
     let keys = t.token.list_keys().unwrap();
     let private_or_secret: Vec<_> = keys.iter().filter(|k| k.class != "public").collect();
@@ -138,6 +143,11 @@ fn unknown_key_label_is_key_not_found() {
     let t = softhsm::fresh_token("nokey");
     let err = t.token.find_key("absent").unwrap_err();
     assert!(matches!(err, Error::KeyNotFound(_)), "{err}");
+    let err = t.token.find_key_by_id(&[0xde, 0xad]).unwrap_err();
+    assert!(
+        matches!(err, Error::KeyNotFound(ref m) if m == "id dead"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -346,7 +346,15 @@ fn invalid_ceremony_files_name_the_field_and_create_nothing() {
         ),
         (
             default.replace("http://127.0.0.1:8080/ocsp", "ftp://example/ocsp"),
-            "ocsp_urls",
+            "root.urls.ocsp",
+        ),
+        (
+            default.replace("crl_shards = 4", "crl_shards = 4\ncrl_shard_count = 2"),
+            "crl_shard_count",
+        ),
+        (
+            default.replace("issuing/{shard}.crl", "issuing.crl"),
+            "issuing.urls.crl",
         ),
         (
             default.replace(
@@ -397,11 +405,13 @@ signature = "rsa-pss-sha256"
 subject = "CN=Example RSA Root,O=Example"
 validity_days = 3650
 
+[root.urls]
+crl = "http://crl.example.test/root.crl"
+
 [issuing]
 key = "ed25519"
 subject = "CN=Example Ed25519 Issuing,O=Example"
 validity_days = 365
-crl_distribution_points = ["http://crl.example.test/root.crl"]
 extended_key_usage = ["serverAuth", "clientAuth"]
 
 [issuing.name_constraints]
@@ -429,6 +439,14 @@ excluded_dns = ["bad.example.test"]
     assert!(
         sub.contains("TLS Web Server Authentication, TLS Web Client Authentication"),
         "{sub}"
+    );
+    assert!(
+        sub.contains("URI:http://crl.example.test/root.crl"),
+        "{sub}"
+    );
+    assert!(
+        !sub.contains("Authority Information Access"),
+        "no AIA when the root publishes none: {sub}"
     );
 }
 

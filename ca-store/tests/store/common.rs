@@ -196,6 +196,12 @@ pub(crate) fn ca(name: &str, parent: Option<&str>, key_label: &str, created: i64
         not_before: t(0),
         not_after: t(10 * 365 * 86_400),
         created_at: t(created),
+        publication: ca_core::store::Publication {
+            crl: Some(format!("http://crl.test/{name}/{{shard}}.crl")),
+            crl_shards: 4,
+            ocsp: vec!["http://ocsp.test/".into()],
+            ca_issuers: vec![format!("http://ca.test/{name}.crt")],
+        },
     }
 }
 

@@ -19,7 +19,8 @@ CREATE TABLE cas (
     serial          TEXT NOT NULL,
     not_before      TIMESTAMP NOT NULL,
     not_after       TIMESTAMP NOT NULL,
-    created_at      TIMESTAMP NOT NULL
+    created_at      TIMESTAMP NOT NULL,
+    publication     TEXT NOT NULL
 );
 
 -- No foreign key on ca_name: a CA's own certificate is recorded here before its cas row exists.
