@@ -15,7 +15,8 @@ pub enum RvClass {
     /// `CKR_KEY_HANDLE_INVALID`.
     SessionLost,
     /// The device or token went away: `CKR_DEVICE_ERROR`, `CKR_DEVICE_REMOVED`,
-    /// `CKR_TOKEN_NOT_PRESENT`, `CKR_TOKEN_NOT_RECOGNIZED`, `CKR_SLOT_ID_INVALID`, `CKR_GENERAL_ERROR`.
+    /// `CKR_TOKEN_NOT_PRESENT`, `CKR_TOKEN_NOT_RECOGNIZED`, `CKR_SLOT_ID_INVALID`, `CKR_GENERAL_ERROR`,
+    /// `CKR_CRYPTOKI_NOT_INITIALIZED`; also [`Error::TokenUnreachable`].
     DeviceLost,
     /// `CKR_KEY_UNEXTRACTABLE`, `CKR_ATTRIBUTE_SENSITIVE`: the token refused to release key material.
     Refused,
@@ -70,6 +71,15 @@ pub enum Error {
         /// Labels that are present, comma-separated.
         present: String,
     },
+    /// The token's device went away and could not be reached again (for a network HSM: the
+    /// server is down or unreachable). The next operation tries to reconnect.
+    #[error("token {label:?} is unreachable: {reason}")]
+    TokenUnreachable {
+        /// Token label.
+        label: String,
+        /// What failed, and what reconnecting found.
+        reason: String,
+    },
     /// A token with this label already exists.
     #[error("a token labelled {0:?} already exists")]
     TokenExists(String),
@@ -119,6 +129,7 @@ impl Error {
         match self {
             Error::Pkcs11 { class, .. } => Some(*class),
             Error::WrongPin { .. } => Some(RvClass::WrongPin),
+            Error::TokenUnreachable { .. } => Some(RvClass::DeviceLost),
             _ => None,
         }
     }

@@ -8,7 +8,9 @@
 //! (`CKR_SESSION_HANDLE_INVALID`, `CKR_SESSION_CLOSED`, `CKR_USER_NOT_LOGGED_IN`, stale
 //! object handles) or the device went away (`CKR_DEVICE_ERROR`, `CKR_TOKEN_NOT_PRESENT`, …),
 //! the token drops all its sessions, finds its slot again by label (re-initialising the
-//! module if the device was lost), logs in again and retries the operation once.
+//! module if the device was lost), logs in again and retries the operation once. While the
+//! device is still away, operations fail at once with a [`RvClass::DeviceLost`] error
+//! ([`Error::TokenUnreachable`] once reconnecting failed) and each one tries to reconnect.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -114,25 +116,50 @@ impl Token {
     }
 
     /// Drops every session and logs in again, unless another thread already did so since
-    /// `seen_generation`.
-    fn recover(&self, seen_generation: u64, device_lost: bool) -> Result<()> {
+    /// `seen_generation`. `cause` is the failure that asked for it.
+    ///
+    /// The module is re-initialised (`C_Finalize` + `C_Initialize`) when the device was lost:
+    /// a network HSM's client module reconnects only in `C_Initialize`. p11-kit's client,
+    /// initialised while its server is away, succeeds but lists no slots until it is
+    /// initialised again; the token missing after a re-initialisation is therefore reported
+    /// as [`Error::TokenUnreachable`], and the next operation re-initialises again.
+    fn recover(&self, seen_generation: u64, cause: &Error) -> Result<()> {
         let mut logged = self.logged.lock().unwrap_or_else(|p| p.into_inner());
-        if self.generation.load(Ordering::SeqCst) != seen_generation {
+        if self.generation.load(Ordering::SeqCst) != seen_generation && logged.is_some() {
             return Ok(());
         }
-        tracing::warn!(token = %self.label, device_lost, "rebuilding PKCS#11 sessions");
+        let device_lost = matches!(cause.class(), Some(RvClass::DeviceLost));
+        tracing::warn!(token = %self.label, device_lost, %cause, "rebuilding PKCS#11 sessions");
+        // Pooled sessions and the keeper are closed here, before any re-initialisation.
+        // Sessions other threads still hold are closed when they come back (their generation
+        // is stale). After a re-initialisation that close usually fails and is only logged;
+        // at worst it closes a new session that reuses the handle, and the operation that
+        // meets it recovers again.
         self.pool.lock().unwrap_or_else(|p| p.into_inner()).clear();
         *logged = None;
+        self.generation.fetch_add(1, Ordering::SeqCst);
         let fresh = match self.login() {
             Ok(l) => l,
             Err(e) if device_lost || matches!(e.class(), Some(RvClass::DeviceLost)) => {
                 self.module.reinitialize()?;
-                self.login()?
+                self.login().map_err(|e| match e {
+                    Error::TokenNotFound { present, .. } => Error::TokenUnreachable {
+                        label: self.label.clone(),
+                        reason: format!(
+                            "{}; re-initialising the module did not bring it back \
+                             (present tokens: {present})",
+                            match cause {
+                                Error::TokenUnreachable { reason, .. } => reason.clone(),
+                                other => other.to_string(),
+                            }
+                        ),
+                    },
+                    other => other,
+                })?
             }
             Err(e) => return Err(e),
         };
         *logged = Some(fresh);
-        self.generation.fetch_add(1, Ordering::SeqCst);
         self.recoveries.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
@@ -151,7 +178,14 @@ impl Token {
             let logged = self.logged.lock().unwrap_or_else(|p| p.into_inner());
             match logged.as_ref() {
                 Some(l) => l.slot,
-                None => self.module.find_slot(&self.label)?,
+                // The last recovery failed (the device is away or still unreachable). This
+                // error makes `with_session` try to recover, and reconnect, again.
+                None => {
+                    return Err(Error::TokenUnreachable {
+                        label: self.label.clone(),
+                        reason: "not logged in again since an earlier recovery failed".into(),
+                    })
+                }
             }
         };
         let s =
@@ -185,8 +219,7 @@ impl Token {
             let (generation, session) = match self.checkout() {
                 Ok(s) => s,
                 Err(e) if attempt == 1 && is_recoverable(&e) => {
-                    let lost = matches!(e.class(), Some(RvClass::DeviceLost));
-                    self.recover(self.generation.load(Ordering::SeqCst), lost)?;
+                    self.recover(self.generation.load(Ordering::SeqCst), &e)?;
                     continue;
                 }
                 Err(e) => return Err(e),
@@ -200,8 +233,7 @@ impl Token {
                     let err = Error::p11(e, context.to_string());
                     drop(session);
                     if attempt == 1 && is_recoverable(&err) {
-                        let lost = matches!(err.class(), Some(RvClass::DeviceLost));
-                        self.recover(generation, lost)?;
+                        self.recover(generation, &err)?;
                         continue;
                     }
                     return Err(err);
