@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs what hsmca needs on Debian 12 (or Ubuntu) that is not there yet:
 # SoftHSM2, OpenSSL, p11-kit (network HSM simulation), libpq and a C toolchain.
-# With --postgres it also installs and starts a local PostgreSQL server when none answers
-# on 127.0.0.1:5432, with trust auth for local test use and a database named `test`.
+# With --test it also installs and starts a local PostgreSQL server when none answers on
+# 127.0.0.1:5432 (trust auth from 127.0.0.1, database `test`), and installs the independent
+# checkers the tests run (pkilint, the CA/Browser Forum linter) into .tools/venv.
 set -euo pipefail
 
 want_pg=0
-[[ "${1:-}" == "--postgres" ]] && want_pg=1
+[[ "${1:-}" == "--test" ]] && want_pg=1
 
 SUDO=""
 if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
@@ -50,5 +51,21 @@ fi
 if [[ $want_pg -eq 1 ]]; then
   if ! psql -h 127.0.0.1 -U postgres -d test -qtAc 'select 1' >/dev/null 2>&1; then
     psql -h 127.0.0.1 -U postgres -d postgres -qc 'CREATE DATABASE test' >/dev/null
+  fi
+fi
+
+if [[ $want_pg -eq 1 ]]; then
+  # pkilint, pinned, in a virtual environment of the project's own (Debian's python3 is
+  # externally managed).
+  PKILINT_VERSION=0.13.3
+  venv="$(cd "$(dirname "$0")/.." && pwd)/.tools/venv"
+  if [[ ! -x "$venv/bin/lint_cabf_serverauth_cert" ]]; then
+    if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' 2>/dev/null; then
+      $SUDO apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-venv >/dev/null
+    fi
+    echo "install-deps: installing pkilint $PKILINT_VERSION into $venv" >&2
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "pkilint==$PKILINT_VERSION"
   fi
 fi

@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-./scripts/install-deps.sh --postgres
+./scripts/install-deps.sh --test
+export PATH="$PWD/.tools/venv/bin:$PATH"
 
 export HSMCA_TEST_DATABASE_URL="${HSMCA_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"

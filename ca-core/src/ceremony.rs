@@ -380,6 +380,7 @@ fn template(
         extensions,
         sans: Vec::new(),
         crl_shard: 0,
+        lint_profile: None,
     })
 }
 
@@ -396,6 +397,7 @@ fn record_ca(
         name: plan.name.clone(),
         parent: parent.map(str::to_string),
         key_label: plan.key_label.clone(),
+        signature: plan.scheme.name().to_string(),
         certificate_der: issued.der.clone(),
         subject: plan.subject.to_string(),
         serial: issued.serial.clone(),
@@ -419,6 +421,31 @@ fn record_ca(
         .to_string(),
     })?;
     Ok(record)
+}
+
+/// Records a key the caller generated in the HSM (never key material: label, token, id,
+/// algorithm, public key) and audits its generation.
+pub fn record_generated_key(
+    stores: &Stores<'_>,
+    key: &crate::store::KeyRecord,
+    actor: &str,
+) -> Result<()> {
+    stores.cas.insert_key(key)?;
+    stores.audit.append_audit(&AuditEvent {
+        at: key.created_at,
+        actor: actor.to_string(),
+        action: "key.generate".into(),
+        target: key.label.clone(),
+        details: serde_json::json!({
+            "token": key.token_label,
+            "algorithm": key.algorithm,
+            "key_id": hex::encode(&key.key_id),
+            "sensitive": true,
+            "extractable": false,
+        })
+        .to_string(),
+    })?;
+    Ok(())
 }
 
 /// Self-signs the root certificate with `key` and records the CA.

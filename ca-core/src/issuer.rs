@@ -46,6 +46,8 @@ pub struct CertificateTemplate {
     pub sans: Vec<String>,
     /// CRL shard.
     pub crl_shard: i32,
+    /// The profile whose lints the TBS must pass (besides the RFC 5280 essentials).
+    pub lint_profile: Option<profiles::Profile>,
 }
 
 /// Our x509-cert builder profile: the template decides subject and extensions.
@@ -83,10 +85,20 @@ pub struct Issuer {
     not_after: Option<NaiveDateTime>,
 }
 
-/// A linted certificate that has not been signed yet. Single use: [`Issuer::issue`] consumes it.
+/// A linted certificate that has not been signed yet. Single use: [`Issuer::issue`] consumes
+/// it, and it cannot be cloned or built outside [`Issuer::prepare`].
 pub struct PreparedCertificate {
-    builder: CertificateBuilder<Plan>,
     pending: PendingCertificate,
+}
+
+/// `Certificate ::= SEQUENCE { tbsCertificate TBSCertificate, signatureAlgorithm
+/// AlgorithmIdentifier, signatureValue BIT STRING }` (RFC 5280 §4.1), with the TBS kept as
+/// the exact bytes that were recorded before signing.
+#[derive(der::Sequence)]
+struct CertificateParts<'a> {
+    tbs_certificate: der::asn1::AnyRef<'a>,
+    signature_algorithm: spki::AlgorithmIdentifierOwned,
+    signature: BitString,
 }
 
 impl std::fmt::Debug for PreparedCertificate {
@@ -180,13 +192,16 @@ impl Issuer {
             t.subject_public_key,
         )?;
         let tbs_der = builder.finalize(&self.key)?;
-        lint_tbs(
+        let tbs = lint_tbs(
             &tbs_der,
             &IssuerFacts {
                 self_signed,
                 not_after: self.not_after,
             },
         )?;
+        if let Some(profile) = &t.lint_profile {
+            crate::issue::lints::lint_profile(&tbs, profile)?;
+        }
         let pending = PendingCertificate {
             serial,
             ca_name: self.name.clone(),
@@ -200,7 +215,7 @@ impl Issuer {
             crl_shard: t.crl_shard,
             created_at: now,
         };
-        Ok(PreparedCertificate { builder, pending })
+        Ok(PreparedCertificate { pending })
     }
 
     /// Records, signs, verifies, stores and audits a prepared certificate.
@@ -212,7 +227,7 @@ impl Issuer {
         actor: &str,
         now: NaiveDateTime,
     ) -> Result<IssuedCertificate> {
-        let PreparedCertificate { builder, pending } = prepared;
+        let PreparedCertificate { pending } = prepared;
         if pending.ca_name != self.name {
             return Err(Error::invalid(
                 "prepared certificate",
@@ -220,7 +235,27 @@ impl Issuer {
             ));
         }
         store.insert_pending(&pending)?;
+        self.sign_recorded(&pending, store, audit, actor, now, "cert.sign")
+    }
+
+    /// Signs the TBS bytes of a recorded `pending` certificate, verifies the signature, stores
+    /// the certificate and writes the audit event `action`. Used by [`Issuer::issue`] and by
+    /// reconciliation of records a crash left pending.
+    pub fn sign_recorded(
+        &self,
+        pending: &PendingCertificate,
+        store: &dyn CertificateStore,
+        audit: &dyn AuditStore,
+        actor: &str,
+        now: NaiveDateTime,
+        action: &str,
+    ) -> Result<IssuedCertificate> {
         let serial = pending.serial.clone();
+        if Sha256::digest(&pending.tbs_der).as_slice() != pending.tbs_sha256.as_slice() {
+            return Err(Error::Encoding(format!(
+                "recorded TBS of serial {serial} does not match its recorded hash"
+            )));
+        }
         let signature = self.key.sign(&pending.tbs_der)?;
         crate::verify::verify_signature(
             self.key.scheme(),
@@ -232,20 +267,23 @@ impl Issuer {
             serial: serial.to_hex(),
             detail,
         })?;
-        let certificate = builder.assemble(BitString::from_bytes(&signature)?, &self.key)?;
-        let der = certificate.to_der()?;
-        // The assembled certificate must carry exactly the TBS bytes that were recorded.
-        let reparsed = Certificate::from_der(&der)?;
-        if reparsed.tbs_certificate().to_der()? != pending.tbs_der {
+        let der = CertificateParts {
+            tbs_certificate: der::asn1::AnyRef::from_der(&pending.tbs_der)?,
+            signature_algorithm: self.key.algorithm().clone(),
+            signature: BitString::from_bytes(&signature)?,
+        }
+        .to_der()?;
+        let certificate = Certificate::from_der(&der)?;
+        if certificate.signature_algorithm() != &certificate.tbs_certificate().signature().clone() {
             return Err(Error::Encoding(
-                "assembled certificate differs from the recorded TBS".into(),
+                "signatureAlgorithm differs from the TBS signature field".into(),
             ));
         }
         store.store_signed(&serial, &der, now)?;
         audit.append_audit(&AuditEvent {
             at: now,
             actor: actor.to_string(),
-            action: "cert.sign".into(),
+            action: action.into(),
             target: serial.to_hex(),
             details: serde_json::json!({
                 "ca": self.name,

@@ -37,7 +37,7 @@ fn find(exts: &[Extension], oid: const_oid::ObjectIdentifier) -> Option<&Extensi
 }
 
 /// Runs the lints on DER-encoded TBSCertificate bytes.
-pub fn lint_tbs(tbs_der: &[u8], issuer: &IssuerFacts) -> Result<()> {
+pub fn lint_tbs(tbs_der: &[u8], issuer: &IssuerFacts) -> Result<TbsCertificate> {
     let tbs = TbsCertificate::from_der(tbs_der)
         .map_err(|e| fail("e_tbs_decodes", format!("TBS does not decode: {e}")))?;
     if tbs.version() != Version::V3 {
@@ -136,5 +136,5 @@ pub fn lint_tbs(tbs_der: &[u8], issuer: &IssuerFacts) -> Result<()> {
             "authorityKeyIdentifier is required",
         ));
     }
-    Ok(())
+    Ok(tbs)
 }

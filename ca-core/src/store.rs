@@ -88,6 +88,8 @@ pub struct CaRecord {
     pub parent: Option<String>,
     /// Label of the signing key (a [`KeyRecord`]).
     pub key_label: String,
+    /// Signature scheme this CA signs with (`hsm_backend::SignatureScheme` name).
+    pub signature: String,
     /// DER of the CA certificate.
     pub certificate_der: Vec<u8>,
     /// Subject as an RFC 4514 string.

@@ -22,6 +22,7 @@ diesel::table! {
         name -> Text,
         parent -> Nullable<Text>,
         key_label -> Text,
+        signature -> Text,
         certificate_der -> Binary,
         subject -> Text,
         serial -> Text,

@@ -40,6 +40,117 @@ pub(crate) enum Command {
     /// The HSM: module, token, login state and keys.
     #[command(subcommand)]
     Hsm(HsmCommand),
+    /// Issue a certificate from a CSR under a profile.
+    Issue(IssueArgs),
+    /// Issued certificates.
+    #[command(subcommand)]
+    Cert(CertCommand),
+    /// Revoke a certificate.
+    Revoke(RevokeArgs),
+    /// Resolve `pending` records left by a crash between signing and storing.
+    Reconcile(ReconcileArgs),
+    /// Certificate profiles.
+    #[command(subcommand)]
+    Profile(ProfileCommand),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct IssueArgs {
+    /// Issuing CA name.
+    #[arg(long)]
+    pub(crate) ca: String,
+    /// Profile name (`hsmca profile list`).
+    #[arg(long)]
+    pub(crate) profile: String,
+    /// The CSR, PEM or DER (`-` for standard input).
+    #[arg(long)]
+    pub(crate) csr: PathBuf,
+    /// Subject alternative name to certify instead of the CSR's (repeatable):
+    /// `dns:NAME`, `ip:ADDR`, `email:ADDR`, `uri:URI`, or a bare DNS name or IP address.
+    #[arg(long = "san")]
+    pub(crate) sans: Vec<String>,
+    /// Validity in days (default: the profile's default).
+    #[arg(long)]
+    pub(crate) days: Option<u32>,
+    /// Where to write the certificate (PEM); standard output when absent.
+    #[arg(long)]
+    pub(crate) out: Option<PathBuf>,
+    /// Where to write the chain (PEM): the certificate, then the issuing CAs up to but
+    /// excluding the root.
+    #[arg(long)]
+    pub(crate) chain: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum CertCommand {
+    /// List certificate records.
+    List(CertListArgs),
+    /// Show one certificate record.
+    Show(CertShowArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CertListArgs {
+    /// Only this CA's certificates.
+    #[arg(long)]
+    pub(crate) ca: Option<String>,
+    /// Only this status: pending, issued, revoked.
+    #[arg(long)]
+    pub(crate) status: Option<String>,
+    /// Only unexpired certificates expiring within this many days.
+    #[arg(long)]
+    pub(crate) expiring_within: Option<u32>,
+    /// At most this many records.
+    #[arg(long)]
+    pub(crate) limit: Option<u32>,
+    /// Print JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CertShowArgs {
+    /// Serial number in hex (as `openssl x509 -serial` prints it; `:` separators allowed).
+    pub(crate) serial: String,
+    /// Print the certificate alone, as PEM.
+    #[arg(long, conflicts_with = "json")]
+    pub(crate) pem: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RevokeArgs {
+    /// Serial number in hex.
+    pub(crate) serial: String,
+    /// RFC 5280 reason: unspecified, keyCompromise, cACompromise, affiliationChanged,
+    /// superseded, cessationOfOperation, privilegeWithdrawn, aACompromise
+    /// (certificateHold only when enabled).
+    #[arg(long)]
+    pub(crate) reason: String,
+    /// When the key is known or suspected to have been compromised (RFC 3339, UTC).
+    #[arg(long)]
+    pub(crate) invalidity_date: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ReconcileArgs {
+    /// Revoke pending records (cessationOfOperation) instead of completing them.
+    #[arg(long)]
+    pub(crate) revoke: bool,
+    /// Only records older than this many seconds (default 60: leave in-flight issuance alone).
+    #[arg(long, default_value_t = 60)]
+    pub(crate) older_than: u32,
+    /// Print JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ProfileCommand {
+    /// List the profiles.
+    List(JsonFlag),
 }
 
 #[derive(Debug, Args)]

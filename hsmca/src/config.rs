@@ -17,6 +17,23 @@ pub(crate) struct Config {
     /// `[database]`.
     #[serde(default)]
     pub(crate) database: DatabaseConfig,
+    /// `[issuance]`.
+    #[serde(default)]
+    pub(crate) issuance: IssuanceConfig,
+}
+
+/// `[issuance]`: profiles, key blocklist, revocation policy.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct IssuanceConfig {
+    /// Directory of profile TOML files that add to or replace the shipped profiles by name.
+    pub(crate) profiles_dir: Option<PathBuf>,
+    /// File of blocked subscriber keys: SHA-256 of the DER SubjectPublicKeyInfo in hex, one
+    /// per line, `#` comments.
+    pub(crate) key_blocklist: Option<PathBuf>,
+    /// Accept the certificateHold revocation reason. Default false.
+    #[serde(default)]
+    pub(crate) allow_certificate_hold: bool,
 }
 
 /// `[hsm]`: which PKCS#11 module and token, and where PINs come from.

@@ -8,6 +8,7 @@ mod context;
 mod datadir;
 mod error;
 mod output;
+mod runtime;
 
 use std::process::ExitCode;
 
@@ -41,6 +42,11 @@ fn run(cli: &Cli) -> CliResult {
         Command::Init(args) => commands::init::run(&env, args),
         Command::Ca(cmd) => commands::ca::run(&env, cmd),
         Command::Hsm(cmd) => commands::hsm::run(&env, cmd),
+        Command::Issue(args) => commands::issue::run(&env, args),
+        Command::Cert(cmd) => commands::cert::run(&env, cmd),
+        Command::Revoke(args) => commands::revoke::run(&env, args),
+        Command::Reconcile(args) => commands::reconcile::run(&env, args),
+        Command::Profile(cmd) => commands::profile::run(&env, cmd),
     }
 }
 

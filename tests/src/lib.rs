@@ -3,7 +3,9 @@
 #![forbid(unsafe_code)]
 
 pub mod cli;
+pub mod inproc;
 pub mod openssl;
+pub mod pki;
 pub mod postgres;
 pub mod softhsm;
 

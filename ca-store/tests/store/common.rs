@@ -190,6 +190,7 @@ pub(crate) fn ca(name: &str, parent: Option<&str>, key_label: &str, created: i64
         name: name.to_string(),
         parent: parent.map(str::to_string),
         key_label: key_label.to_string(),
+        signature: "ecdsa-sha256".into(),
         certificate_der: vec![0x30, 0x82, 0x01, name.len() as u8],
         subject: format!("CN={name}"),
         serial: Serial::random().unwrap(),

@@ -7,10 +7,12 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use ca_core::ceremony::{create_root, create_subordinate, CaPlan, CeremonySpec, Stores};
+use ca_core::ceremony::{
+    create_root, create_subordinate, record_generated_key, CaPlan, CeremonySpec, Stores,
+};
 use ca_core::clock::{Clock, SystemClock};
 use ca_core::signing::CaKey;
-use ca_core::store::{AuditEvent, AuditStore, CaStore, KeyRecord};
+use ca_core::store::{CaStore, KeyRecord};
 use hsm_backend::{Error as HsmError, Module, Pin, Token};
 
 use crate::cli::InitArgs;
@@ -61,9 +63,9 @@ pub(crate) fn run(env: &Env, args: &InitArgs) -> CliResult {
         certs: &store,
         audit: &store,
     };
-    let root_key = generate(&token, &plan.root, &store, clock.now())?;
+    let root_key = generate(&token, &plan.root, &stores, clock.now())?;
     let (root, root_issuer) = create_root(&plan.root, root_key, &stores, ACTOR, clock.now())?;
-    let issuing_key = generate(&token, &plan.issuing, &store, clock.now())?;
+    let issuing_key = generate(&token, &plan.issuing, &stores, clock.now())?;
     let (issuing, _) = create_subordinate(
         &plan.issuing,
         &root_issuer,
@@ -146,33 +148,23 @@ fn pin_or_generate(
 fn generate(
     token: &Arc<Token>,
     plan: &CaPlan,
-    store: &ca_store::Store,
+    stores: &Stores<'_>,
     now: chrono::NaiveDateTime,
 ) -> CliResult<CaKey> {
     let key = token.generate_key(plan.key, &plan.key_label)?;
     let public = token.public_key(&key)?;
-    store.insert_key(&KeyRecord {
-        label: key.label.clone(),
-        token_label: token.label().to_string(),
-        key_id: key.id.clone(),
-        algorithm: key.spec.to_string(),
-        public_key_der: public.spki_der.clone(),
-        created_at: now,
-    })?;
-    store.append_audit(&AuditEvent {
-        at: now,
-        actor: ACTOR.into(),
-        action: "key.generate".into(),
-        target: key.label.clone(),
-        details: serde_json::json!({
-            "token": token.label(),
-            "algorithm": key.spec.name(),
-            "key_id": hex::encode(&key.id),
-            "sensitive": true,
-            "extractable": false,
-        })
-        .to_string(),
-    })?;
+    record_generated_key(
+        stores,
+        &KeyRecord {
+            label: key.label.clone(),
+            token_label: token.label().to_string(),
+            key_id: key.id.clone(),
+            algorithm: key.spec.to_string(),
+            public_key_der: public.spki_der.clone(),
+            created_at: now,
+        },
+        ACTOR,
+    )?;
     let signer = token.signer(&key, plan.scheme)?;
     Ok(CaKey::new(Arc::new(signer))?)
 }

@@ -1,5 +1,10 @@
 //! One module per command group.
 
 pub(crate) mod ca;
+pub(crate) mod cert;
 pub(crate) mod hsm;
 pub(crate) mod init;
+pub(crate) mod issue;
+pub(crate) mod profile;
+pub(crate) mod reconcile;
+pub(crate) mod revoke;

@@ -14,6 +14,7 @@ CREATE TABLE cas (
     name            TEXT PRIMARY KEY NOT NULL,
     parent          TEXT NULL REFERENCES cas (name),
     key_label       TEXT NOT NULL REFERENCES keys (label),
+    signature       TEXT NOT NULL,
     certificate_der BLOB NOT NULL,
     subject         TEXT NOT NULL,
     serial          TEXT NOT NULL,

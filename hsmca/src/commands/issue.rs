@@ -1,0 +1,109 @@
+//! `hsmca issue`: a certificate from a CSR under a profile.
+
+use std::io::Read;
+
+use ca_core::clock::{Clock, SystemClock};
+use ca_core::issue::{Issuance, Overrides, San};
+use ca_core::store::CaStore;
+
+use crate::cli::IssueArgs;
+use crate::context::Env;
+use crate::error::{CliError, CliResult};
+use crate::output::{pem_certificate, write_atomically};
+use crate::runtime;
+
+const ACTOR: &str = "crypto-officer:cli";
+
+pub(crate) fn run(env: &Env, args: &IssueArgs) -> CliResult {
+    let csr = read_csr(args)?;
+    let sans = if args.sans.is_empty() {
+        None
+    } else {
+        Some(
+            args.sans
+                .iter()
+                .map(|s| San::parse(s))
+                .collect::<Result<Vec<_>, _>>()?,
+        )
+    };
+    let profiles = runtime::profiles(env)?;
+    let profile = profiles.get(&args.profile).ok_or_else(|| {
+        CliError::input(format!(
+            "no profile named {:?} (known: {})",
+            args.profile,
+            profiles.names().join(", ")
+        ))
+    })?;
+    let blocklist = runtime::blocklist(env)?;
+    let store = env.open_store()?;
+    let ca = runtime::ca_record(&store, &args.ca)?;
+    let token = env.open_token()?;
+    let issuer = runtime::issuer(&token, &ca)?;
+    let issuance = Issuance {
+        issuer: &issuer,
+        ca: &ca,
+        profile,
+        blocklist: &blocklist,
+        certs: &store,
+        audit: &store,
+        actor: ACTOR,
+    };
+    let out = issuance.issue_csr(
+        &csr,
+        &Overrides {
+            sans,
+            days: args.days,
+        },
+        SystemClock.now(),
+    )?;
+    for oid in &out.dropped_extensions {
+        eprintln!(
+            "hsmca: note: the request asked for {}; profile {} does not take it and the certificate does not carry it",
+            ca_core::issue::lints::extension_label(oid),
+            profile.name
+        );
+    }
+    let pem = pem_certificate(&out.issued.der)?;
+    match &args.out {
+        Some(path) => write_atomically(path, pem.as_bytes())?,
+        None => print!("{pem}"),
+    }
+    if let Some(path) = &args.chain {
+        let mut chain = pem.clone();
+        let mut next = Some(ca.clone());
+        while let Some(c) = next {
+            if c.parent.is_none() {
+                break;
+            }
+            chain.push_str(&pem_certificate(&c.certificate_der)?);
+            next = match &c.parent {
+                Some(p) => store.ca(p)?,
+                None => None,
+            };
+        }
+        write_atomically(path, chain.as_bytes())?;
+    }
+    eprintln!(
+        "hsmca: issued serial {} under profile {}",
+        out.issued.serial, profile.name
+    );
+    Ok(())
+}
+
+fn read_csr(args: &IssueArgs) -> CliResult<Vec<u8>> {
+    let limit = ca_core::csr::MAX_CSR_INPUT as u64 + 1;
+    let mut buf = Vec::new();
+    if args.csr.as_os_str() == "-" {
+        std::io::stdin()
+            .take(limit)
+            .read_to_end(&mut buf)
+            .map_err(|e| {
+                CliError::input(format!("cannot read the CSR from standard input: {e}"))
+            })?;
+    } else {
+        std::fs::File::open(&args.csr)
+            .and_then(|f| f.take(limit).read_to_end(&mut buf))
+            .map_err(|e| CliError::input(format!("cannot read CSR {}: {e}", args.csr.display())))?;
+    }
+    Ok(buf)
+}

@@ -1,0 +1,113 @@
+//! Making requests with OpenSSL and an initialised hsmca data directory for issuance tests.
+
+use std::path::{Path, PathBuf};
+
+use crate::cli::Hsmca;
+use crate::openssl;
+
+/// A ceremony whose URLs are public-looking names (linters refuse internal names such as
+/// 127.0.0.1 in certificates meant for the Web PKI).
+pub const PUBLIC_URL_CEREMONY: &str = r#"
+[root]
+key = "ec-p384"
+subject = "CN=hsmca Test Root CA,O=hsmca Test,C=US"
+validity_days = 3650
+path_len = 1
+
+[root.urls]
+crl = "http://pki.example.com/crl/root.crl"
+ocsp = ["http://ocsp.example.com/"]
+ca_issuers = ["http://pki.example.com/ca/root.crt"]
+
+[issuing]
+key = "ec-p256"
+subject = "CN=hsmca Test Issuing CA,O=hsmca Test,C=US"
+validity_days = 1825
+
+[issuing.urls]
+crl = "http://pki.example.com/crl/issuing/{shard}.crl"
+crl_shards = 8
+ocsp = ["http://ocsp.example.com/"]
+ca_issuers = ["http://pki.example.com/ca/issuing.crt"]
+"#;
+
+/// An initialised data directory (ceremony above) with `root.pem` and `chain.pem` written.
+pub fn initialised() -> Hsmca {
+    let h = Hsmca::new();
+    let c = h.write("ceremony.toml", PUBLIC_URL_CEREMONY);
+    h.run(&["init", "--ceremony", c.to_str().unwrap()]).ok();
+    let root = h.run(&["ca", "show", "root", "--pem"]).ok().stdout;
+    std::fs::write(h.path("root.pem"), root).unwrap();
+    let issuing = h.run(&["ca", "show", "issuing", "--pem"]).ok().stdout;
+    std::fs::write(h.path("issuing.pem"), issuing).unwrap();
+    h
+}
+
+/// Key algorithm options for `openssl req -newkey`.
+pub fn newkey(kind: &str) -> Vec<String> {
+    match kind {
+        "rsa2048" => vec!["-newkey".into(), "rsa:2048".into()],
+        "rsa3072" => vec!["-newkey".into(), "rsa:3072".into()],
+        "p256" => vec![
+            "-newkey".into(),
+            "ec".into(),
+            "-pkeyopt".into(),
+            "ec_paramgen_curve:P-256".into(),
+        ],
+        "p384" => vec![
+            "-newkey".into(),
+            "ec".into(),
+            "-pkeyopt".into(),
+            "ec_paramgen_curve:P-384".into(),
+        ],
+        "ed25519" => vec!["-newkey".into(), "ed25519".into()],
+        other => panic!("unknown key kind {other}"),
+    }
+}
+
+/// Makes a CSR with OpenSSL: `subj` like `/CN=x`, `exts` as `-addext` values.
+pub fn csr(dir: &Path, name: &str, kind: &str, subj: &str, exts: &[&str]) -> PathBuf {
+    let out = dir.join(format!("{name}.csr"));
+    let key = dir.join(format!("{name}.key"));
+    let mut args: Vec<String> = vec!["req".into(), "-new".into(), "-nodes".into()];
+    args.extend(newkey(kind));
+    args.extend([
+        "-keyout".into(),
+        key.display().to_string(),
+        "-subj".into(),
+        subj.into(),
+        "-out".into(),
+        out.display().to_string(),
+    ]);
+    for e in exts {
+        args.push("-addext".into());
+        args.push((*e).into());
+    }
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    openssl::ok(&refs);
+    out
+}
+
+/// The X509v3 extension names `openssl x509 -text` lists, with "critical" marks.
+pub fn extension_names(pem: &Path) -> Vec<String> {
+    let text = openssl::x509_text(pem);
+    let mut out = Vec::new();
+    let mut in_ext = false;
+    for line in text.lines() {
+        if line.trim() == "X509v3 extensions:" {
+            in_ext = true;
+            continue;
+        }
+        if in_ext {
+            if line.starts_with("    Signature Algorithm") {
+                break;
+            }
+            // Extension headers are indented 12 spaces; their values deeper.
+            if line.starts_with("            ") && !line.starts_with("             ") {
+                out.push(line.trim().trim_end_matches(':').to_string());
+            }
+        }
+    }
+    out.sort();
+    out
+}

@@ -1,0 +1,231 @@
+//! Record-before-sign under a store failure: the store fails after the HSM signed, before
+//! the certificate is written. The serial stays `pending` (never good), `hsmca revoke` can
+//! revoke it, and `hsmca reconcile` completes or revokes such records.
+
+use ca_core::clock::{Clock, SystemClock};
+use ca_core::issue::{Issuance, Overrides};
+use ca_core::keycheck::Blocklist;
+use ca_core::serial::Serial;
+use ca_core::store::{
+    AuditEntry, AuditEvent, AuditStore, CertFilter, CertificateRecord, CertificateStore,
+    PendingCertificate, Revocation, StoreError, StoreResult,
+};
+use chrono::NaiveDateTime;
+use hsmca_tests::{inproc, openssl, pki};
+
+/// The real store, with `store_signed` failing: the fault happens between the HSM signature
+/// and the final write.
+struct FailAfterSign(ca_store::Store);
+
+impl CertificateStore for FailAfterSign {
+    fn insert_pending(&self, c: &PendingCertificate) -> StoreResult<()> {
+        self.0.insert_pending(c)
+    }
+    fn store_signed(&self, _: &Serial, _: &[u8], _: NaiveDateTime) -> StoreResult<()> {
+        Err(StoreError::Backend(
+            "injected failure: connection lost".into(),
+        ))
+    }
+    fn certificate(&self, s: &Serial) -> StoreResult<Option<CertificateRecord>> {
+        self.0.certificate(s)
+    }
+    fn list_certificates(&self, f: &CertFilter) -> StoreResult<Vec<CertificateRecord>> {
+        self.0.list_certificates(f)
+    }
+    fn revoke(&self, r: &Revocation) -> StoreResult<()> {
+        self.0.revoke(r)
+    }
+    fn next_crl_number(&self, ca: &str, shard: i32) -> StoreResult<i64> {
+        self.0.next_crl_number(ca, shard)
+    }
+}
+
+impl AuditStore for FailAfterSign {
+    fn append_audit(&self, e: &AuditEvent) -> StoreResult<AuditEntry> {
+        self.0.append_audit(e)
+    }
+    fn audit_entries(&self, from: i64, limit: u32) -> StoreResult<Vec<AuditEntry>> {
+        self.0.audit_entries(from, limit)
+    }
+}
+
+#[test]
+fn a_store_failure_after_signing_leaves_a_revocable_pending_record_that_reconcile_resolves() {
+    let h = pki::initialised();
+    let data = h.data_dir();
+    let token = inproc::open_token(&data);
+    let store = ca_store::Store::open(data.join("hsmca.db").to_str().unwrap(), 2).unwrap();
+    let ca = ca_core::store::CaStore::ca(&store, "issuing")
+        .unwrap()
+        .unwrap();
+    let issuer = inproc::issuer(&token, &ca);
+    let profiles = profiles::ProfileSet::builtin().unwrap();
+    let faulty = FailAfterSign(store.clone());
+    let issuance = Issuance {
+        issuer: &issuer,
+        ca: &ca,
+        profile: profiles.get("tls-server").unwrap(),
+        blocklist: &Blocklist::empty(),
+        certs: &faulty,
+        audit: &faulty,
+        actor: "test",
+    };
+
+    // Three requests fail after the HSM signed.
+    let mut serials = Vec::new();
+    for name in ["complete", "revoke", "cease"] {
+        let csr = pki::csr(
+            &h.path(""),
+            name,
+            "p256",
+            &format!("/CN={name}.example.com"),
+            &[&format!("subjectAltName=DNS:{name}.example.com")],
+        );
+        let err = issuance
+            .issue_csr(
+                &std::fs::read(csr).unwrap(),
+                &Overrides::default(),
+                SystemClock.now(),
+            )
+            .unwrap_err();
+        assert!(err.to_string().contains("injected failure"), "{err}");
+        let pending = store
+            .list_certificates(&CertFilter {
+                status: Some(ca_core::store::CertStatus::Pending),
+                ..CertFilter::default()
+            })
+            .unwrap();
+        let new: Vec<_> = pending
+            .iter()
+            .map(|r| r.pending.serial.to_hex())
+            .filter(|s| !serials.contains(s))
+            .collect();
+        assert_eq!(
+            new.len(),
+            1,
+            "exactly one pending record per failed issuance"
+        );
+        serials.push(new[0].clone());
+    }
+    let [complete, revoke, cease] = [&serials[0], &serials[1], &serials[2]];
+    for s in &serials {
+        let show: serde_json::Value =
+            serde_json::from_str(&h.run(&["cert", "show", s, "--json"]).ok().stdout).unwrap();
+        assert_eq!(show["status"], "pending");
+        assert!(
+            show["pem"].is_null(),
+            "no certificate is stored for a pending record"
+        );
+    }
+
+    // A pending serial is revocable.
+    h.run(&["revoke", revoke, "--reason", "keyCompromise"]).ok();
+    // Fresh records are left alone by default (in-flight issuance)...
+    let fresh = h.run(&["reconcile", "--json"]).ok();
+    assert_eq!(fresh.stdout.trim(), "[]", "{}", fresh.stdout);
+    // ...older ones are completed: the recorded TBS is signed and stored.
+    let done: serde_json::Value = serde_json::from_str(
+        &h.run(&["reconcile", "--older-than", "0", "--json"])
+            .ok()
+            .stdout,
+    )
+    .unwrap();
+    let outcomes: Vec<_> = done
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            (
+                o["serial"].as_str().unwrap().to_string(),
+                o["outcome"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        outcomes.len(),
+        2,
+        "the revoked one is no longer pending: {outcomes:?}"
+    );
+    assert!(
+        outcomes.iter().all(|(_, o)| o == "completed"),
+        "{outcomes:?}"
+    );
+    let _ = cease;
+
+    let show: serde_json::Value =
+        serde_json::from_str(&h.run(&["cert", "show", complete, "--json"]).ok().stdout).unwrap();
+    assert_eq!(show["status"], "issued");
+    std::fs::write(h.path("completed.pem"), show["pem"].as_str().unwrap()).unwrap();
+    std::fs::write(
+        h.path("issuing.pem"),
+        h.run(&["ca", "show", "issuing", "--pem"]).ok().stdout,
+    )
+    .unwrap();
+    openssl::ok(&[
+        "verify",
+        "-x509_strict",
+        "-CAfile",
+        h.path("root.pem").to_str().unwrap(),
+        "-untrusted",
+        h.path("issuing.pem").to_str().unwrap(),
+        h.path("completed.pem").to_str().unwrap(),
+    ]);
+    // The completed certificate carries exactly the TBS recorded before signing.
+    openssl::ok(&[
+        "asn1parse",
+        "-in",
+        h.path("completed.pem").to_str().unwrap(),
+        "-strparse",
+        "4",
+        "-noout",
+        "-out",
+        h.path("completed.tbs").to_str().unwrap(),
+    ]);
+    let digest = openssl::ok(&[
+        "dgst",
+        "-sha256",
+        "-r",
+        h.path("completed.tbs").to_str().unwrap(),
+    ]);
+    assert!(digest.starts_with(show["tbs_sha256"].as_str().unwrap()));
+
+    let show: serde_json::Value =
+        serde_json::from_str(&h.run(&["cert", "show", revoke, "--json"]).ok().stdout).unwrap();
+    assert_eq!(show["status"], "revoked");
+    assert_eq!(show["revocation"]["reason"], "keyCompromise");
+
+    // --revoke resolves pending records by revoking them.
+    let csr = pki::csr(
+        &h.path(""),
+        "late",
+        "p256",
+        "/CN=late.example.com",
+        &["subjectAltName=DNS:late.example.com"],
+    );
+    issuance
+        .issue_csr(
+            &std::fs::read(csr).unwrap(),
+            &Overrides::default(),
+            SystemClock.now(),
+        )
+        .unwrap_err();
+    let revoked: serde_json::Value = serde_json::from_str(
+        &h.run(&["reconcile", "--revoke", "--older-than", "0", "--json"])
+            .ok()
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(revoked.as_array().unwrap().len(), 1);
+    assert_eq!(revoked[0]["outcome"], "revoked");
+    let s = revoked[0]["serial"].as_str().unwrap();
+    let show: serde_json::Value =
+        serde_json::from_str(&h.run(&["cert", "show", s, "--json"]).ok().stdout).unwrap();
+    assert_eq!(show["revocation"]["reason"], "cessationOfOperation");
+    let pending: serde_json::Value = serde_json::from_str(
+        &h.run(&["cert", "list", "--status", "pending", "--json"])
+            .ok()
+            .stdout,
+    )
+    .unwrap();
+    assert!(pending.as_array().unwrap().is_empty());
+}
