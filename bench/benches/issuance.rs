@@ -176,7 +176,13 @@ fn main() {
     let profiles = profiles::ProfileSet::builtin().unwrap();
     let profile = profiles.get("tls-server").unwrap();
 
-    for kind in ["rsa-2048", "ec-p256"] {
+    // BENCH_KINDS / BENCH_BACKENDS narrow a run (e.g. for profiling); default: everything.
+    let wanted =
+        |var: &str, v: &str| std::env::var(var).map_or(true, |w| w.split(',').any(|x| x == v));
+    for kind in ["rsa-2048", "ec-p256"]
+        .into_iter()
+        .filter(|k| wanted("BENCH_KINDS", k))
+    {
         let t = softhsm::fresh_token(&format!("bench-{kind}"));
         let sqlite_dir = tempfile::tempdir().unwrap();
         let mut backends: Vec<(&str, String)> = vec![(
@@ -187,6 +193,7 @@ fn main() {
             backends.push(("postgres", s.url()));
         }
         let mut raw_signer: Option<Arc<dyn Signer>> = None;
+        backends.retain(|(b, _)| wanted("BENCH_BACKENDS", b));
         for (i, (backend, url)) in backends.iter().enumerate() {
             // A fresh schema/database per key kind keeps the CA names unique.
             let url = if *backend == "postgres" {
@@ -206,7 +213,6 @@ fn main() {
                 profile,
                 blocklist: &Blocklist::empty(),
                 certs: &store,
-                audit: &store,
                 actor: "bench",
             };
             for workers in [1, 2] {

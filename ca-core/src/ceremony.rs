@@ -459,7 +459,7 @@ pub fn create_root(
     let spki = key.spki().clone();
     let issuer = Issuer::self_signed(&plan.name, plan.subject.clone(), key.clone());
     let prepared = issuer.prepare(template(plan, &spki, now)?, now)?;
-    let issued = issuer.issue(prepared, stores.certs, stores.audit, actor, now)?;
+    let issued = issuer.issue(prepared, stores.certs, actor, now)?;
     let record = record_ca(stores, plan, None, &issued, actor, now)?;
     let issuer = Issuer::new(&plan.name, &issued.certificate, key)?;
     Ok((record, issuer))
@@ -476,7 +476,7 @@ pub fn create_subordinate(
 ) -> Result<(CaRecord, Issuer)> {
     let spki = subject_key.spki().clone();
     let prepared = parent.prepare(template(plan, &spki, now)?, now)?;
-    let issued = parent.issue(prepared, stores.certs, stores.audit, actor, now)?;
+    let issued = parent.issue(prepared, stores.certs, actor, now)?;
     let record = record_ca(stores, plan, Some(parent.name()), &issued, actor, now)?;
     let issuer = Issuer::new(&plan.name, &issued.certificate, subject_key)?;
     Ok((record, issuer))

@@ -112,7 +112,13 @@ pub fn parse_csr(input: &[u8]) -> Result<ParsedCsr> {
         .signature
         .as_bytes()
         .ok_or_else(|| refuse("signature BIT STRING has unused bits"))?;
-    signature::verify(signature_algorithm, &key, &signed, signature_bytes)?;
+    let raw_key = request
+        .info
+        .public_key
+        .subject_public_key
+        .as_bytes()
+        .ok_or_else(|| refuse("public key BIT STRING has unused bits"))?;
+    signature::verify(signature_algorithm, &key, raw_key, &signed, signature_bytes)?;
     let extensions = requested::requested_extensions(&request.info.attributes)?;
     let sans = requested::requested_sans(&extensions)?;
     Ok(ParsedCsr {

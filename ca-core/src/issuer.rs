@@ -24,7 +24,7 @@ use crate::extensions::{authority_key_identifier, key_identifier};
 use crate::lint::{lint_tbs, IssuerFacts};
 use crate::serial::Serial;
 use crate::signing::CaKey;
-use crate::store::{AuditEvent, AuditStore, CertificateStore, PendingCertificate};
+use crate::store::{AuditEvent, CertificateStore, PendingCertificate};
 use crate::time::{from_x509, to_x509};
 
 /// What a certificate should contain, as decided by a profile or a ceremony.
@@ -223,7 +223,6 @@ impl Issuer {
         &self,
         prepared: PreparedCertificate,
         store: &dyn CertificateStore,
-        audit: &dyn AuditStore,
         actor: &str,
         now: NaiveDateTime,
     ) -> Result<IssuedCertificate> {
@@ -235,7 +234,7 @@ impl Issuer {
             ));
         }
         store.insert_pending(&pending)?;
-        self.sign_recorded(&pending, store, audit, actor, now, "cert.sign")
+        self.sign_recorded(&pending, store, actor, now, "cert.sign")
     }
 
     /// Signs the TBS bytes of a recorded `pending` certificate, verifies the signature, stores
@@ -245,7 +244,6 @@ impl Issuer {
         &self,
         pending: &PendingCertificate,
         store: &dyn CertificateStore,
-        audit: &dyn AuditStore,
         actor: &str,
         now: NaiveDateTime,
         action: &str,
@@ -279,21 +277,25 @@ impl Issuer {
                 "signatureAlgorithm differs from the TBS signature field".into(),
             ));
         }
-        store.store_signed(&serial, &der, now)?;
-        audit.append_audit(&AuditEvent {
-            at: now,
-            actor: actor.to_string(),
-            action: action.into(),
-            target: serial.to_hex(),
-            details: serde_json::json!({
-                "ca": self.name,
-                "profile": pending.profile,
-                "subject": pending.subject,
-                "tbs_sha256": hex::encode(&pending.tbs_sha256),
-                "algorithm": self.key.scheme().name(),
-            })
-            .to_string(),
-        })?;
+        store.store_signed(
+            &serial,
+            &der,
+            now,
+            &AuditEvent {
+                at: now,
+                actor: actor.to_string(),
+                action: action.into(),
+                target: serial.to_hex(),
+                details: serde_json::json!({
+                    "ca": self.name,
+                    "profile": pending.profile,
+                    "subject": pending.subject,
+                    "tbs_sha256": hex::encode(&pending.tbs_sha256),
+                    "algorithm": self.key.scheme().name(),
+                })
+                .to_string(),
+            },
+        )?;
         Ok(IssuedCertificate {
             serial,
             der,

@@ -11,7 +11,7 @@ use crate::issuer::Issuer;
 use crate::lint::{lint_tbs, IssuerFacts};
 use crate::revocation::{revoke, Reason, RevocationPolicy};
 use crate::serial::Serial;
-use crate::store::{AuditStore, CertFilter, CertStatus, CertificateStore};
+use crate::store::{CertFilter, CertStatus, CertificateStore};
 
 /// What happened to one pending record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,7 +37,6 @@ pub enum Mode {
 /// issuer of a CA by name (only called in [`Mode::Complete`]).
 pub fn reconcile(
     certs: &dyn CertificateStore,
-    audit: &dyn AuditStore,
     issuer_for: &mut dyn FnMut(&str) -> Result<Issuer>,
     mode: Mode,
     min_age: Duration,
@@ -57,7 +56,6 @@ pub fn reconcile(
         let outcome = match mode {
             Mode::Revoke => match revoke(
                 certs,
-                audit,
                 &p.serial,
                 Reason::CessationOfOperation,
                 None,
@@ -77,7 +75,7 @@ pub fn reconcile(
                             not_after: None,
                         },
                     )?;
-                    issuer.sign_recorded(p, certs, audit, actor, now, "cert.reconcile")
+                    issuer.sign_recorded(p, certs, actor, now, "cert.reconcile")
                 });
                 match attempt {
                     Ok(_) => Outcome::Completed,

@@ -13,7 +13,7 @@ use chrono::NaiveDateTime;
 
 use crate::error::{Error, Result};
 use crate::serial::Serial;
-use crate::store::{AuditEvent, AuditStore, CertificateStore, Revocation, StoreError};
+use crate::store::{AuditEvent, CertificateStore, Revocation, StoreError};
 
 /// A revocation reason that may be given when revoking.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,7 +112,6 @@ pub struct RevocationPolicy {
 #[allow(clippy::too_many_arguments)]
 pub fn revoke(
     certs: &dyn CertificateStore,
-    audit: &dyn AuditStore,
     serial: &Serial,
     reason: Reason,
     invalidity_date: Option<NaiveDateTime>,
@@ -143,17 +142,7 @@ pub fn revoke(
         revoked_at: now,
         invalidity_date,
     };
-    match certs.revoke(&revocation) {
-        Ok(()) => {}
-        Err(StoreError::InvalidState(_)) => {
-            return Err(Error::invalid(
-                "serial",
-                format!("certificate {serial} is already revoked"),
-            ))
-        }
-        Err(e) => return Err(e.into()),
-    }
-    audit.append_audit(&AuditEvent {
+    let event = AuditEvent {
         at: now,
         actor: actor.to_string(),
         action: "cert.revoke".into(),
@@ -165,7 +154,17 @@ pub fn revoke(
             "invalidity_date": invalidity_date.map(|d| d.format("%Y-%m-%dT%H:%M:%SZ").to_string()),
         })
         .to_string(),
-    })?;
+    };
+    match certs.revoke(&revocation, &event) {
+        Ok(_) => {}
+        Err(StoreError::InvalidState(_)) => {
+            return Err(Error::invalid(
+                "serial",
+                format!("certificate {serial} is already revoked"),
+            ))
+        }
+        Err(e) => return Err(e.into()),
+    }
     Ok(revocation)
 }
 

@@ -239,17 +239,24 @@ pub trait CaStore: Send + Sync {
 pub trait CertificateStore: Send + Sync {
     /// Records serial + TBS with status `pending`. `Conflict` if the serial exists.
     fn insert_pending(&self, cert: &PendingCertificate) -> StoreResult<()>;
-    /// Stores the signed DER. A `pending` record becomes `issued`; a record revoked while
-    /// pending keeps `revoked` and gains the DER. `NotFound` for an unknown serial,
-    /// `InvalidState` if DER is already stored.
-    fn store_signed(&self, serial: &Serial, der: &[u8], at: NaiveDateTime) -> StoreResult<()>;
+    /// Stores the signed DER and appends `audit` to the audit log, in one transaction. A
+    /// `pending` record becomes `issued`; a record revoked while pending keeps `revoked` and
+    /// gains the DER. `NotFound` for an unknown serial, `InvalidState` if DER is already stored.
+    fn store_signed(
+        &self,
+        serial: &Serial,
+        der: &[u8],
+        at: NaiveDateTime,
+        audit: &AuditEvent,
+    ) -> StoreResult<AuditEntry>;
     /// The record for this serial.
     fn certificate(&self, serial: &Serial) -> StoreResult<Option<CertificateRecord>>;
     /// Records matching the filter.
     fn list_certificates(&self, filter: &CertFilter) -> StoreResult<Vec<CertificateRecord>>;
-    /// Marks the certificate revoked and records the revocation, atomically. Allowed from
-    /// `pending` and `issued`; `InvalidState` if already revoked, `NotFound` if unknown.
-    fn revoke(&self, revocation: &Revocation) -> StoreResult<()>;
+    /// Marks the certificate revoked, records the revocation and appends `audit` to the audit
+    /// log, in one transaction. Allowed from `pending` and `issued`; `InvalidState` if already
+    /// revoked, `NotFound` if unknown.
+    fn revoke(&self, revocation: &Revocation, audit: &AuditEvent) -> StoreResult<AuditEntry>;
     /// Returns the next CRL number for (CA, shard): strictly greater than every number
     /// returned before for that pair, by any process sharing the database.
     fn next_crl_number(&self, ca_name: &str, shard: i32) -> StoreResult<i64>;

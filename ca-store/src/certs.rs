@@ -2,12 +2,13 @@
 
 use ca_core::serial::Serial;
 use ca_core::store::{
-    CertFilter, CertStatus, CertificateRecord, CertificateStore, PendingCertificate, Revocation,
-    StoreError, StoreResult,
+    AuditEntry, AuditEvent, CertFilter, CertStatus, CertificateRecord, CertificateStore,
+    PendingCertificate, Revocation, StoreError, StoreResult,
 };
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use crate::audit::write_with_audit;
 use crate::conn::{write_transaction, DbConnection};
 use crate::error::{db_error, OpError};
 use crate::models::{secs, CertRow, RevocationRow};
@@ -39,12 +40,18 @@ impl CertificateStore for Store {
         Ok(())
     }
 
-    fn store_signed(&self, serial: &Serial, der: &[u8], at: NaiveDateTime) -> StoreResult<()> {
+    fn store_signed(
+        &self,
+        serial: &Serial,
+        der: &[u8],
+        at: NaiveDateTime,
+        audit: &AuditEvent,
+    ) -> StoreResult<AuditEntry> {
         let op = format!("store signed certificate {serial}");
         let key = serial.to_hex();
         let at = secs(at);
         let mut conn = self.conn(&op)?;
-        write_transaction(&mut conn, |c| {
+        let write = |c: &mut DbConnection| -> Result<(), OpError> {
             let unsigned = certificates::table
                 .filter(certificates::serial.eq(&key))
                 .filter(certificates::der.is_null());
@@ -72,8 +79,8 @@ impl CertificateStore for Store {
                 )),
             }
             .into())
-        })
-        .map_err(|e| e.into_store(&op))
+        };
+        write_with_audit(&mut conn, &op, write, audit)
     }
 
     fn certificate(&self, serial: &Serial) -> StoreResult<Option<CertificateRecord>> {
@@ -120,12 +127,12 @@ impl CertificateStore for Store {
             .collect()
     }
 
-    fn revoke(&self, revocation: &Revocation) -> StoreResult<()> {
+    fn revoke(&self, revocation: &Revocation, audit: &AuditEvent) -> StoreResult<AuditEntry> {
         let serial = &revocation.serial;
         let op = format!("revoke certificate {serial}");
         let key = serial.to_hex();
         let mut conn = self.conn(&op)?;
-        write_transaction(&mut conn, |c| {
+        let write = |c: &mut DbConnection| -> Result<(), OpError> {
             // Writing first makes the check and the change one step: on PostgreSQL a
             // concurrent revoke waits for this row lock, then finds nothing to update.
             let changed = diesel::update(
@@ -148,8 +155,8 @@ impl CertificateStore for Store {
                 .values(RevocationRow::from(revocation))
                 .execute(c)?;
             Ok(())
-        })
-        .map_err(|e| e.into_store(&op))
+        };
+        write_with_audit(&mut conn, &op, write, audit)
     }
 
     fn next_crl_number(&self, ca_name: &str, shard: i32) -> StoreResult<i64> {

@@ -66,7 +66,6 @@ fn run_on(url: &str, label_prefix: &str, csr: &[u8]) {
                         profile,
                         blocklist: &Blocklist::empty(),
                         certs: store,
-                        audit: store,
                         actor: "test",
                     };
                     (0..PER_THREAD)

@@ -7,8 +7,8 @@ use ca_core::issue::{Issuance, Overrides};
 use ca_core::keycheck::Blocklist;
 use ca_core::serial::Serial;
 use ca_core::store::{
-    AuditEntry, AuditEvent, AuditStore, CertFilter, CertificateRecord, CertificateStore,
-    PendingCertificate, Revocation, StoreError, StoreResult,
+    AuditEntry, AuditEvent, CertFilter, CertificateRecord, CertificateStore, PendingCertificate,
+    Revocation, StoreError, StoreResult,
 };
 use chrono::NaiveDateTime;
 use hsmca_tests::{inproc, openssl, pki};
@@ -21,7 +21,13 @@ impl CertificateStore for FailAfterSign {
     fn insert_pending(&self, c: &PendingCertificate) -> StoreResult<()> {
         self.0.insert_pending(c)
     }
-    fn store_signed(&self, _: &Serial, _: &[u8], _: NaiveDateTime) -> StoreResult<()> {
+    fn store_signed(
+        &self,
+        _: &Serial,
+        _: &[u8],
+        _: NaiveDateTime,
+        _: &AuditEvent,
+    ) -> StoreResult<AuditEntry> {
         Err(StoreError::Backend(
             "injected failure: connection lost".into(),
         ))
@@ -32,20 +38,11 @@ impl CertificateStore for FailAfterSign {
     fn list_certificates(&self, f: &CertFilter) -> StoreResult<Vec<CertificateRecord>> {
         self.0.list_certificates(f)
     }
-    fn revoke(&self, r: &Revocation) -> StoreResult<()> {
-        self.0.revoke(r)
+    fn revoke(&self, r: &Revocation, e: &AuditEvent) -> StoreResult<AuditEntry> {
+        self.0.revoke(r, e)
     }
     fn next_crl_number(&self, ca: &str, shard: i32) -> StoreResult<i64> {
         self.0.next_crl_number(ca, shard)
-    }
-}
-
-impl AuditStore for FailAfterSign {
-    fn append_audit(&self, e: &AuditEvent) -> StoreResult<AuditEntry> {
-        self.0.append_audit(e)
-    }
-    fn audit_entries(&self, from: i64, limit: u32) -> StoreResult<Vec<AuditEntry>> {
-        self.0.audit_entries(from, limit)
     }
 }
 
@@ -67,7 +64,6 @@ fn a_store_failure_after_signing_leaves_a_revocable_pending_record_that_reconcil
         profile: profiles.get("tls-server").unwrap(),
         blocklist: &Blocklist::empty(),
         certs: &faulty,
-        audit: &faulty,
         actor: "test",
     };
 

@@ -49,6 +49,15 @@ pub enum HashAlgorithm {
 }
 
 impl HashAlgorithm {
+    /// Digest length in octets.
+    fn output_len(self) -> usize {
+        match self {
+            HashAlgorithm::Sha256 => 32,
+            HashAlgorithm::Sha384 => 48,
+            HashAlgorithm::Sha512 => 64,
+        }
+    }
+
     fn from_oid(oid: &ObjectIdentifier) -> Option<Self> {
         match *oid {
             rfc5912::ID_SHA_256 => Some(HashAlgorithm::Sha256),
@@ -201,11 +210,15 @@ fn pss(params: Option<&Any>) -> Result<CsrSignatureAlgorithm> {
 pub(crate) fn verify(
     alg: CsrSignatureAlgorithm,
     key: &SubjectKey,
+    raw_public_key: &[u8],
     message: &[u8],
     signature: &[u8],
 ) -> Result<()> {
     use CsrSignatureAlgorithm as A;
     use HashAlgorithm as H;
+    if let Some(ok) = verify_with_ring(alg, key, raw_public_key, message, signature) {
+        return finish(alg, ok);
+    }
     let ok = match (alg, key) {
         (A::RsaPkcs1(h), SubjectKey::Rsa(k)) => {
             use rsa::pkcs1v15::{Signature, VerifyingKey};
@@ -265,6 +278,10 @@ pub(crate) fn verify(
             )))
         }
     };
+    finish(alg, ok)
+}
+
+fn finish(alg: CsrSignatureAlgorithm, ok: bool) -> Result<()> {
     if ok {
         Ok(())
     } else {
@@ -273,4 +290,47 @@ pub(crate) fn verify(
              no proof of possession"
         )))
     }
+}
+
+/// The fast path: `ring` verifies the common combinations (RSA up to 8192 bits with PKCS#1
+/// v1.5 or PSS with a hash-length salt, ECDSA P-256/P-384 with SHA-256/384, Ed25519);
+/// `None` sends the rest to the RustCrypto verifiers.
+fn verify_with_ring(
+    alg: CsrSignatureAlgorithm,
+    key: &SubjectKey,
+    raw_public_key: &[u8],
+    message: &[u8],
+    signature: &[u8],
+) -> Option<bool> {
+    use ring::signature as rs;
+    use CsrSignatureAlgorithm as A;
+    use HashAlgorithm as H;
+    let ring_alg: &'static dyn rs::VerificationAlgorithm = match (alg, key) {
+        (A::RsaPkcs1(h), SubjectKey::Rsa(k)) if (2048..=8192).contains(&k.bits()) => match h {
+            H::Sha256 => &rs::RSA_PKCS1_2048_8192_SHA256,
+            H::Sha384 => &rs::RSA_PKCS1_2048_8192_SHA384,
+            H::Sha512 => &rs::RSA_PKCS1_2048_8192_SHA512,
+        },
+        (A::RsaPss { hash, salt_len }, SubjectKey::Rsa(k))
+            if (2048..=8192).contains(&k.bits()) && usize::from(salt_len) == hash.output_len() =>
+        {
+            match hash {
+                H::Sha256 => &rs::RSA_PSS_2048_8192_SHA256,
+                H::Sha384 => &rs::RSA_PSS_2048_8192_SHA384,
+                H::Sha512 => &rs::RSA_PSS_2048_8192_SHA512,
+            }
+        }
+        (A::Ecdsa(H::Sha256), SubjectKey::P256(_)) => &rs::ECDSA_P256_SHA256_ASN1,
+        (A::Ecdsa(H::Sha384), SubjectKey::P256(_)) => &rs::ECDSA_P256_SHA384_ASN1,
+        (A::Ecdsa(H::Sha256), SubjectKey::P384(_)) => &rs::ECDSA_P384_SHA256_ASN1,
+        (A::Ecdsa(H::Sha384), SubjectKey::P384(_)) => &rs::ECDSA_P384_SHA384_ASN1,
+        (A::Ed25519, SubjectKey::Ed25519(_)) => &rs::ED25519,
+        _ => return None,
+    };
+    Some(crate::verify::ring_verify(
+        ring_alg,
+        raw_public_key,
+        message,
+        signature,
+    ))
 }

@@ -12,7 +12,7 @@ use crate::csr::{check_subject, parse_csr, RequestedSan};
 use crate::error::{Error, Result};
 use crate::issuer::{IssuedCertificate, Issuer};
 use crate::keycheck::{check_public_key, Blocklist, KeyKind, KeyPolicy};
-use crate::store::{AuditStore, CaRecord, CertificateStore};
+use crate::store::{CaRecord, CertificateStore};
 
 /// Everything one issuance needs besides the request.
 pub struct Issuance<'a> {
@@ -26,8 +26,6 @@ pub struct Issuance<'a> {
     pub blocklist: &'a Blocklist,
     /// Certificate records.
     pub certs: &'a dyn CertificateStore,
-    /// Audit log.
-    pub audit: &'a dyn AuditStore,
     /// Who asks (recorded in the audit log).
     pub actor: &'a str,
 }
@@ -147,9 +145,7 @@ impl Issuance<'_> {
         let shard = random_shard(self.ca.publication.crl_shards)?;
         let planned = plan(self.profile, request, self.ca, now, shard)?;
         let prepared = self.issuer.prepare(planned.template, now)?;
-        let issued = self
-            .issuer
-            .issue(prepared, self.certs, self.audit, self.actor, now)?;
+        let issued = self.issuer.issue(prepared, self.certs, self.actor, now)?;
         Ok(IssuedFromCsr {
             issued,
             dropped_extensions: planned.dropped_extensions,

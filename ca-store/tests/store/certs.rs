@@ -11,7 +11,7 @@ use chrono::Duration;
 
 use ca_store::Store;
 
-use crate::common::{each_backend, pending, t, POOL};
+use crate::common::{audit_event, each_backend, pending, t, POOL};
 
 fn revocation(serial: &Serial, reason: u8, at: i64) -> Revocation {
     Revocation {
@@ -38,7 +38,8 @@ fn pending_then_issued() {
         assert_eq!(rec.status, CertStatus::Pending);
         assert_eq!((rec.der, rec.issued_at, rec.revocation), (None, None, None));
 
-        s.store_signed(&p.serial, b"signed-der", t(11)).unwrap();
+        s.store_signed(&p.serial, b"signed-der", t(11), &audit_event())
+            .unwrap();
         let rec = get(s, &p.serial);
         assert_eq!(rec.pending, p);
         assert_eq!(rec.status, CertStatus::Issued);
@@ -47,7 +48,9 @@ fn pending_then_issued() {
         assert_eq!(rec.revocation, None);
 
         // The DER is stored once.
-        let err = s.store_signed(&p.serial, b"other", t(12)).unwrap_err();
+        let err = s
+            .store_signed(&p.serial, b"other", t(12), &audit_event())
+            .unwrap_err();
         assert!(
             matches!(err, StoreError::InvalidState(_)),
             "{}: {err:?}",
@@ -73,8 +76,13 @@ fn timestamps_are_kept_to_the_second() {
         p.created_at = t(5) + Duration::milliseconds(999);
         p.not_after = t(100) + Duration::nanoseconds(1);
         s.insert_pending(&p).unwrap();
-        s.store_signed(&p.serial, b"der", t(6) + Duration::microseconds(7))
-            .unwrap();
+        s.store_signed(
+            &p.serial,
+            b"der",
+            t(6) + Duration::microseconds(7),
+            &audit_event(),
+        )
+        .unwrap();
         let rec = get(s, &p.serial);
         assert_eq!(rec.pending.created_at, t(5));
         assert_eq!(rec.pending.not_after, t(100));
@@ -90,17 +98,19 @@ fn revoke_from_pending_and_from_issued() {
         let b = pending("issuing", 2, 1000);
         s.insert_pending(&a).unwrap();
         s.insert_pending(&b).unwrap();
-        s.store_signed(&b.serial, b"der-b", t(3)).unwrap();
+        s.store_signed(&b.serial, b"der-b", t(3), &audit_event())
+            .unwrap();
 
         // From pending: a crash before signing, revoked by reconcile or an operator.
         let ra = revocation(&a.serial, 4, 50);
-        s.revoke(&ra).unwrap();
+        s.revoke(&ra, &audit_event()).unwrap();
         let rec = get(s, &a.serial);
         assert_eq!(rec.status, CertStatus::Revoked);
         assert_eq!(rec.revocation, Some(ra.clone()));
         assert_eq!(rec.der, None);
         // The HSM's signature arriving later is kept, and the certificate stays revoked.
-        s.store_signed(&a.serial, b"der-a", t(60)).unwrap();
+        s.store_signed(&a.serial, b"der-a", t(60), &audit_event())
+            .unwrap();
         let rec = get(s, &a.serial);
         assert_eq!(rec.status, CertStatus::Revoked);
         assert_eq!(rec.der.as_deref(), Some(&b"der-a"[..]));
@@ -112,7 +122,7 @@ fn revoke_from_pending_and_from_issued() {
             invalidity_date: None,
             ..revocation(&b.serial, 1, 70)
         };
-        s.revoke(&rb).unwrap();
+        s.revoke(&rb, &audit_event()).unwrap();
         let rec = get(s, &b.serial);
         assert_eq!(rec.status, CertStatus::Revoked);
         assert_eq!(rec.revocation, Some(rb));
@@ -127,8 +137,10 @@ fn revoke_twice_is_invalid_state() {
         let p = pending("issuing", 1, 1000);
         s.insert_pending(&p).unwrap();
         let first = revocation(&p.serial, 1, 10);
-        s.revoke(&first).unwrap();
-        let err = s.revoke(&revocation(&p.serial, 5, 20)).unwrap_err();
+        s.revoke(&first, &audit_event()).unwrap();
+        let err = s
+            .revoke(&revocation(&p.serial, 5, 20), &audit_event())
+            .unwrap_err();
         assert!(
             matches!(err, StoreError::InvalidState(_)),
             "{}: {err:?}",
@@ -155,7 +167,11 @@ fn concurrent_revokes_of_one_certificate_have_one_winner() {
                             barrier.wait();
                             // Any valid reason: 0..=10 except 7 (removeFromCRL is for deltas only).
                             let reason = [0, 1, 2, 3, 4, 5, 6, 8][usize::from(i)];
-                            s.revoke(&revocation(serial, reason, 10 + i64::from(i)))
+                            s.revoke(
+                                &revocation(serial, reason, 10 + i64::from(i)),
+                                &audit_event(),
+                            )
+                            .map(|_| ())
                         })
                     })
                     .collect();
@@ -183,13 +199,17 @@ fn unknown_serial_is_not_found() {
         s.insert_pending(&known).unwrap();
         let unknown = Serial::random().unwrap();
         assert_eq!(s.certificate(&unknown).unwrap(), None);
-        let err = s.revoke(&revocation(&unknown, 1, 10)).unwrap_err();
+        let err = s
+            .revoke(&revocation(&unknown, 1, 10), &audit_event())
+            .unwrap_err();
         assert!(
             matches!(err, StoreError::NotFound(_)),
             "{}: {err:?}",
             db.name
         );
-        let err = s.store_signed(&unknown, b"der", t(10)).unwrap_err();
+        let err = s
+            .store_signed(&unknown, b"der", t(10), &audit_event())
+            .unwrap_err();
         assert!(
             matches!(err, StoreError::NotFound(_)),
             "{}: {err:?}",
@@ -246,10 +266,12 @@ fn list_filters_by_ca_status_expiry_and_limit() {
             let p = pending(ca, created, expires);
             s.insert_pending(&p).unwrap();
             if status != CertStatus::Pending {
-                s.store_signed(&p.serial, b"der", t(created + 1)).unwrap();
+                s.store_signed(&p.serial, b"der", t(created + 1), &audit_event())
+                    .unwrap();
             }
             if status == CertStatus::Revoked {
-                s.revoke(&revocation(&p.serial, 0, created + 2)).unwrap();
+                s.revoke(&revocation(&p.serial, 0, created + 2), &audit_event())
+                    .unwrap();
             }
             by_serial.insert(p.serial.clone(), (ca, created, expires, status));
         }

@@ -14,7 +14,7 @@ use std::sync::Once;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use ca_core::serial::Serial;
-use ca_core::store::{CaRecord, KeyRecord, PendingCertificate};
+use ca_core::store::{AuditEvent, CaRecord, KeyRecord, PendingCertificate};
 use ca_store::Store;
 use chrono::{Duration, NaiveDateTime};
 use diesel::connection::SimpleConnection;
@@ -172,6 +172,17 @@ pub(crate) fn each_backend(test: &str, body: impl Fn(&TestDb)) {
 pub(crate) fn t(secs: i64) -> NaiveDateTime {
     NaiveDateTime::parse_from_str("2026-01-01 00:00:00", "%Y-%m-%d %H:%M:%S").unwrap()
         + Duration::seconds(secs)
+}
+
+/// The audit event that accompanies a write in these tests.
+pub(crate) fn audit_event() -> AuditEvent {
+    AuditEvent {
+        at: t(1),
+        actor: "test".into(),
+        action: "cert.test".into(),
+        target: "x".into(),
+        details: "{}".into(),
+    }
 }
 
 pub(crate) fn key(label: &str) -> KeyRecord {

@@ -45,7 +45,6 @@ pub(crate) fn run(env: &Env, args: &IssueArgs) -> CliResult {
         profile,
         blocklist: &blocklist,
         certs: &store,
-        audit: &store,
         actor: ACTOR,
     };
     let out = issuance.issue_csr(

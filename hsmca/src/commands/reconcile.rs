@@ -37,7 +37,6 @@ pub(crate) fn run(env: &Env, a: &ReconcileArgs) -> CliResult {
     };
     let results = reconcile(
         &store,
-        &store,
         &mut issuer_for,
         mode,
         Duration::seconds(i64::from(a.older_than)),

@@ -31,7 +31,6 @@ pub(crate) fn run(env: &Env, a: &RevokeArgs) -> CliResult {
     let store = env.open_store()?;
     let r = revoke(
         &store,
-        &store,
         &serial,
         reason,
         invalidity,
