@@ -60,6 +60,7 @@ impl AuditStore for Store {
             at: secs(event.at),
             ..event.clone()
         };
+        let _turn = self.write_turn();
         let mut conn = self.conn(&op)?;
         write_with_audit(&mut conn, &op, |_| Ok(()), &event)
     }

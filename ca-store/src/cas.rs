@@ -11,6 +11,7 @@ use crate::Store;
 impl CaStore for Store {
     fn insert_key(&self, key: &KeyRecord) -> StoreResult<()> {
         let op = format!("insert key {:?}", key.label);
+        let _turn = self.write_turn();
         let mut conn = self.conn(&op)?;
         diesel::insert_into(keys::table)
             .values(KeyRow::from(key))
@@ -44,6 +45,7 @@ impl CaStore for Store {
 
     fn insert_ca(&self, ca: &CaRecord) -> StoreResult<()> {
         let op = format!("insert CA {:?}", ca.name);
+        let _turn = self.write_turn();
         let mut conn = self.conn(&op)?;
         diesel::insert_into(cas::table)
             .values(CaRow::from(ca))

@@ -32,6 +32,7 @@ impl CertificateStore for Store {
     fn insert_pending(&self, cert: &PendingCertificate) -> StoreResult<()> {
         let op = format!("insert pending certificate {}", cert.serial);
         let row = CertRow::pending(cert)?;
+        let _turn = self.write_turn();
         let mut conn = self.conn(&op)?;
         diesel::insert_into(certificates::table)
             .values(row)
@@ -50,6 +51,7 @@ impl CertificateStore for Store {
         let op = format!("store signed certificate {serial}");
         let key = serial.to_hex();
         let at = secs(at);
+        let _turn = self.write_turn();
         let mut conn = self.conn(&op)?;
         let write = |c: &mut DbConnection| -> Result<(), OpError> {
             let unsigned = certificates::table
@@ -131,6 +133,7 @@ impl CertificateStore for Store {
         let serial = &revocation.serial;
         let op = format!("revoke certificate {serial}");
         let key = serial.to_hex();
+        let _turn = self.write_turn();
         let mut conn = self.conn(&op)?;
         let write = |c: &mut DbConnection| -> Result<(), OpError> {
             // Writing first makes the check and the change one step: on PostgreSQL a
@@ -161,6 +164,7 @@ impl CertificateStore for Store {
 
     fn next_crl_number(&self, ca_name: &str, shard: i32) -> StoreResult<i64> {
         let op = format!("next CRL number for CA {ca_name:?} shard {shard}");
+        let _turn = self.write_turn();
         let mut conn = self.conn(&op)?;
         let mut attempt = 0;
         loop {
