@@ -3,19 +3,14 @@
 //! TBS + lints, record pending, HSM sign, software verify, store signed with its audit event.
 //! `cargo bench -p hsmca-bench --bench breakdown`.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ca_core::ceremony::{
-    create_root, create_subordinate, record_generated_key, CeremonySpec, Stores,
-};
 use ca_core::clock::{Clock, SystemClock};
 use ca_core::csr::parse_csr;
 use ca_core::issue::{key_policy, plan, IssueRequest, KeyFacts, San};
 use ca_core::keycheck::{check_public_key, Blocklist};
-use ca_core::signing::CaKey;
-use ca_core::store::{AuditEvent, CaStore, CertificateStore, KeyRecord};
-use hsmca_tests::{pki, softhsm};
+use ca_core::store::{AuditEvent, CertificateStore};
+use hsmca_tests::{inproc, pki, softhsm};
 
 fn main() {
     let t = softhsm::fresh_token("breakdown");
@@ -23,45 +18,13 @@ fn main() {
     let url = std::env::var("BENCH_DATABASE_URL")
         .unwrap_or_else(|_| dir.path().join("b.db").display().to_string());
     let store = ca_store::Store::open(&url, 4).unwrap();
-    let plan_ = CeremonySpec::from_toml(include_str!("../../ceremony/default.toml"))
-        .unwrap()
-        .plan()
-        .unwrap();
-    let stores = Stores {
-        cas: &store,
-        certs: &store,
-        audit: &store,
-    };
-    let key = |p: &ca_core::ceremony::CaPlan| {
-        let k = t.token.generate_key(p.key, &p.key_label).unwrap();
-        record_generated_key(
-            &stores,
-            &KeyRecord {
-                label: k.label.clone(),
-                token_label: t.label.clone(),
-                key_id: k.id.clone(),
-                algorithm: k.spec.to_string(),
-                public_key_der: t.token.public_key(&k).unwrap().spki_der,
-                created_at: SystemClock.now(),
-            },
-            "bench",
-        )
-        .unwrap();
-        CaKey::new(Arc::new(t.token.signer(&k, p.scheme).unwrap())).unwrap()
-    };
-    let now = SystemClock.now();
-    let (_, root) = create_root(&plan_.root, key(&plan_.root), &stores, "bench", now).unwrap();
-    let issuing_key = key(&plan_.issuing);
-    let (_, issuer) = create_subordinate(
-        &plan_.issuing,
-        &root,
-        issuing_key.clone(),
-        &stores,
-        "bench",
-        now,
-    )
-    .unwrap();
-    let ca = store.ca("issuing").unwrap().unwrap();
+    let pki = inproc::ceremony(
+        &t.token,
+        &store,
+        include_str!("../../ceremony/default.toml"),
+        "breakdown",
+    );
+    let (issuer, ca, issuing_key) = (pki.issuing, pki.issuing_ca, pki.issuing_key);
     let profiles = profiles::ProfileSet::builtin().unwrap();
     let profile = profiles.get("tls-server").unwrap();
     let csr = std::fs::read(pki::csr(

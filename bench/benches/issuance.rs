@@ -8,20 +8,14 @@
 
 use std::path::Path;
 use std::process::Command;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ca_core::ceremony::{
-    create_root, create_subordinate, record_generated_key, CeremonySpec, Stores,
-};
 use ca_core::clock::{Clock, SystemClock};
 use ca_core::issue::{Issuance, Overrides};
 use ca_core::keycheck::Blocklist;
 use ca_core::signing::CaKey;
-use ca_core::store::{CaStore, KeyRecord};
-use hsm_backend::Signer;
 use hsmca_bench::rate;
-use hsmca_tests::{pki, postgres, softhsm};
+use hsmca_tests::{inproc, pki, postgres, softhsm};
 
 struct Row {
     what: String,
@@ -41,56 +35,6 @@ fn seconds() -> Duration {
 fn ceremony(issuing_key: &str) -> String {
     include_str!("../../ceremony/default.toml")
         .replace("key = \"ec-p256\"", &format!("key = \"{issuing_key}\""))
-}
-
-/// Sets up root + issuing CA (issuing key of `kind`) in `store`, returns the issuer pieces.
-fn setup(
-    t: &softhsm::TestToken,
-    store: &ca_store::Store,
-    kind: &str,
-    prefix: &str,
-) -> (
-    ca_core::issuer::Issuer,
-    ca_core::store::CaRecord,
-    Arc<dyn Signer>,
-) {
-    let spec = ceremony(kind)
-        .replace("hsmca-root-key", &format!("{prefix}-root"))
-        .replace("hsmca-issuing-key", &format!("{prefix}-issuing"));
-    let plan = CeremonySpec::from_toml(&spec).unwrap().plan().unwrap();
-    let stores = Stores {
-        cas: store,
-        certs: store,
-        audit: store,
-    };
-    let mut signers = Vec::new();
-    let mut key = |p: &ca_core::ceremony::CaPlan| {
-        let k = t.token.generate_key(p.key, &p.key_label).unwrap();
-        record_generated_key(
-            &stores,
-            &KeyRecord {
-                label: k.label.clone(),
-                token_label: t.label.clone(),
-                key_id: k.id.clone(),
-                algorithm: k.spec.to_string(),
-                public_key_der: t.token.public_key(&k).unwrap().spki_der,
-                created_at: SystemClock.now(),
-            },
-            "bench",
-        )
-        .unwrap();
-        let s: Arc<dyn Signer> = Arc::new(t.token.signer(&k, p.scheme).unwrap());
-        signers.push(s.clone());
-        CaKey::new(s).unwrap()
-    };
-    let now = SystemClock.now();
-    let root_key = key(&plan.root);
-    let issuing_key = key(&plan.issuing);
-    let (_, root) = create_root(&plan.root, root_key, &stores, "bench", now).unwrap();
-    let (_, issuer) =
-        create_subordinate(&plan.issuing, &root, issuing_key, &stores, "bench", now).unwrap();
-    let ca = store.ca("issuing").unwrap().unwrap();
-    (issuer, ca, signers[1].clone())
 }
 
 fn openssl_ca_rate(dir: &Path, kind: &str, n: usize) -> f64 {
@@ -192,7 +136,7 @@ fn main() {
         if let Some(s) = &pg {
             backends.push(("postgres", s.url()));
         }
-        let mut raw_signer: Option<Arc<dyn Signer>> = None;
+        let mut raw_signer: Option<CaKey> = None;
         backends.retain(|(b, _)| wanted("BENCH_BACKENDS", b));
         for (i, (backend, url)) in backends.iter().enumerate() {
             // A fresh schema/database per key kind keeps the CA names unique.
@@ -205,11 +149,13 @@ fn main() {
                 url.clone()
             };
             let store = ca_store::Store::open(&url, 8).unwrap();
-            let (issuer, ca, signer) = setup(&t, &store, kind, &format!("{backend}{i}"));
+            let pki = inproc::ceremony(&t.token, &store, &ceremony(kind), &format!("{backend}{i}"));
+            let (issuer, ca) = (&pki.issuing, &pki.issuing_ca);
+            let signer = pki.issuing_key.clone();
             raw_signer.get_or_insert(signer);
             let issuance = Issuance {
-                issuer: &issuer,
-                ca: &ca,
+                issuer,
+                ca,
                 profile,
                 blocklist: &Blocklist::empty(),
                 certs: &store,

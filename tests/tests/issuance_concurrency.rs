@@ -2,15 +2,12 @@
 //! on SQLite and on PostgreSQL, through one HSM token.
 
 use std::collections::HashSet;
-use std::sync::Arc;
 
-use ca_core::ceremony::{create_root, create_subordinate, CeremonySpec, Stores};
 use ca_core::clock::{Clock, SystemClock};
 use ca_core::issue::{Issuance, Overrides};
 use ca_core::keycheck::Blocklist;
-use ca_core::signing::CaKey;
 use ca_core::store::{CaStore, CertFilter, CertStatus, CertificateStore};
-use hsmca_tests::{openssl, pki, postgres, softhsm};
+use hsmca_tests::{inproc, openssl, pki, postgres, softhsm};
 
 const THREADS: usize = 8;
 const PER_THREAD: usize = 25;
@@ -18,40 +15,13 @@ const PER_THREAD: usize = 25;
 fn run_on(url: &str, label_prefix: &str, csr: &[u8]) {
     let t = softhsm::fresh_token(label_prefix);
     let store = ca_store::Store::open(url, 16).unwrap();
-    let spec = include_str!("../../ceremony/default.toml")
-        .replace("hsmca-root-key", &format!("{label_prefix}-root"))
-        .replace("hsmca-issuing-key", &format!("{label_prefix}-issuing"));
-    let plan = CeremonySpec::from_toml(&spec).unwrap().plan().unwrap();
-    let stores = Stores {
-        cas: &store,
-        certs: &store,
-        audit: &store,
-    };
-    let key = |p: &ca_core::ceremony::CaPlan| {
-        let k = t.token.generate_key(p.key, &p.key_label).unwrap();
-        let record = ca_core::store::KeyRecord {
-            label: k.label.clone(),
-            token_label: t.label.clone(),
-            key_id: k.id.clone(),
-            algorithm: k.spec.to_string(),
-            public_key_der: t.token.public_key(&k).unwrap().spki_der,
-            created_at: SystemClock.now(),
-        };
-        ca_core::ceremony::record_generated_key(&stores, &record, "test").unwrap();
-        CaKey::new(Arc::new(t.token.signer(&k, p.scheme).unwrap())).unwrap()
-    };
-    let now = SystemClock.now();
-    let (_, root) = create_root(&plan.root, key(&plan.root), &stores, "test", now).unwrap();
-    let (_, issuer) = create_subordinate(
-        &plan.issuing,
-        &root,
-        key(&plan.issuing),
-        &stores,
-        "test",
-        now,
-    )
-    .unwrap();
-    let ca = store.ca("issuing").unwrap().unwrap();
+    let pki = inproc::ceremony(
+        &t.token,
+        &store,
+        include_str!("../../ceremony/default.toml"),
+        label_prefix,
+    );
+    let (issuer, ca) = (pki.issuing, pki.issuing_ca);
     let profiles = profiles::ProfileSet::builtin().unwrap();
     let profile = profiles.get("tls-server").unwrap();
 
