@@ -5,64 +5,62 @@ use ca_core::store::{AuditEntry, AuditEvent, AuditStore, StoreResult};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 
-use crate::conn::{write_transaction, DbConnection};
+use crate::batch::Job;
+use crate::conn::DbConnection;
 use crate::error::{db_error, OpError};
-use crate::models::{secs, AuditRow};
+use crate::models::AuditRow;
 use crate::schema::audit_log;
-use crate::{Store, MAX_RETRIES};
+use crate::Store;
 
-/// Runs `write` and appends `event` to the audit log in one write transaction, retrying the
-/// whole transaction when a concurrent appender took the next sequence number first.
-pub(crate) fn write_with_audit(
-    conn: &mut DbConnection,
-    op: &str,
-    mut write: impl FnMut(&mut DbConnection) -> Result<(), OpError>,
-    event: &AuditEvent,
-) -> StoreResult<AuditEntry> {
-    let event = AuditEvent {
-        at: secs(event.at),
-        ..event.clone()
-    };
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let result = write_transaction(conn, |c| {
-            write(c)?;
-            if let DbConnection::Pg(_) = c {
-                // Appenders queue here instead of racing for the next seq and retrying;
-                // readers are not blocked. (SQLite's IMMEDIATE transaction does the same.)
-                c.batch_execute("LOCK TABLE audit_log IN SHARE ROW EXCLUSIVE MODE")?;
-            }
-            let last = audit_log::table
-                .order(audit_log::seq.desc())
-                .select(AuditRow::as_select())
-                .first(c)
-                .optional()?
-                .map(AuditEntry::from);
-            let entry = chain(last.as_ref(), &event);
-            diesel::insert_into(audit_log::table)
-                .values(AuditRow::from(&entry))
-                .execute(c)?;
-            Ok(entry)
-        });
-        match result {
-            // A concurrent appender took this seq first: chain onto its entry instead.
-            Err(e) if e.is_unique_violation() && attempt < MAX_RETRIES => continue,
-            other => return other.map_err(|e: OpError| e.into_store(op)),
-        }
+/// On PostgreSQL, appenders queue on this lock instead of racing for the next sequence
+/// number; readers are not blocked. (SQLite's `BEGIN IMMEDIATE` serialises writers.)
+const PG_AUDIT_LOCK: &str = "LOCK TABLE audit_log IN SHARE ROW EXCLUSIVE MODE";
+
+/// Appends `events`, in order, after the last entry of the log, and returns their
+/// entries. Takes the audit lock first (PostgreSQL), so that the last entry stays the
+/// last until the transaction commits; the caller takes no row locks after this.
+pub(crate) fn append_chained(
+    c: &mut DbConnection,
+    events: &[&AuditEvent],
+) -> Result<Vec<AuditEntry>, OpError> {
+    if let DbConnection::Pg(_) = c {
+        c.batch_execute(PG_AUDIT_LOCK)?;
     }
+    let mut last = audit_log::table
+        .order(audit_log::seq.desc())
+        .select(AuditRow::as_select())
+        .first(c)
+        .optional()?
+        .map(AuditEntry::from);
+    let mut entries = Vec::with_capacity(events.len());
+    for event in events {
+        let entry = chain(last.as_ref(), event);
+        last = Some(entry.clone());
+        entries.push(entry);
+    }
+    let rows: Vec<AuditRow> = entries.iter().map(AuditRow::from).collect();
+    if let [row] = rows.as_slice() {
+        // Alone, the single-row INSERT, whose prepared statement diesel caches.
+        diesel::insert_into(audit_log::table)
+            .values(row)
+            .execute(c)?;
+    } else {
+        // Several, one multi-row INSERT: prepared each time (diesel does not cache those,
+        // a round trip more on PostgreSQL), still fewer round trips than one per row.
+        // The backend-neutral connection cannot express it.
+        let insert = diesel::insert_into(audit_log::table).values(&rows);
+        match c {
+            DbConnection::Pg(pg) => insert.execute(pg)?,
+            DbConnection::Sqlite(lite) => insert.execute(lite)?,
+        };
+    }
+    Ok(entries)
 }
 
 impl AuditStore for Store {
     fn append_audit(&self, event: &AuditEvent) -> StoreResult<AuditEntry> {
         let op = format!("append audit event {:?}", event.action);
-        let event = AuditEvent {
-            at: secs(event.at),
-            ..event.clone()
-        };
-        let _turn = self.write_turn();
-        let mut conn = self.conn(&op)?;
-        write_with_audit(&mut conn, &op, |_| Ok(()), &event)
+        self.write_audited(Job::audit(op, event))
     }
 
     fn audit_entries(&self, from: i64, limit: u32) -> StoreResult<Vec<AuditEntry>> {

@@ -8,7 +8,7 @@ use ca_core::store::{
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::audit::write_with_audit;
+use crate::batch::Job;
 use crate::conn::{write_transaction, DbConnection};
 use crate::error::{db_error, OpError};
 use crate::models::{secs, CertRow, RevocationRow};
@@ -32,13 +32,13 @@ impl CertificateStore for Store {
     fn insert_pending(&self, cert: &PendingCertificate) -> StoreResult<()> {
         let op = format!("insert pending certificate {}", cert.serial);
         let row = CertRow::pending(cert)?;
-        let _turn = self.write_turn();
-        let mut conn = self.conn(&op)?;
-        diesel::insert_into(certificates::table)
-            .values(row)
-            .execute(&mut conn)
-            .map_err(|e| db_error(&op, e))?;
-        Ok(())
+        let job = Job::write(op, cert.serial.to_hex(), move |c| {
+            diesel::insert_into(certificates::table)
+                .values(&row)
+                .execute(c)?;
+            Ok(())
+        });
+        self.write(job).map(|_| ())
     }
 
     fn store_signed(
@@ -51,16 +51,15 @@ impl CertificateStore for Store {
         let op = format!("store signed certificate {serial}");
         let key = serial.to_hex();
         let at = secs(at);
-        let _turn = self.write_turn();
-        let mut conn = self.conn(&op)?;
-        let write = |c: &mut DbConnection| -> Result<(), OpError> {
+        let (row, serial, der) = (key.clone(), serial.clone(), der.to_vec());
+        let write = move |c: &mut DbConnection| -> Result<(), OpError> {
             let unsigned = certificates::table
                 .filter(certificates::serial.eq(&key))
                 .filter(certificates::der.is_null());
             // Pending becomes issued; revoked-while-pending stays revoked and gains the DER.
             let issued = diesel::update(unsigned.filter(certificates::status.eq(PENDING)))
                 .set((
-                    certificates::der.eq(der),
+                    certificates::der.eq(&der),
                     certificates::issued_at.eq(at),
                     certificates::status.eq(ISSUED),
                 ))
@@ -69,7 +68,7 @@ impl CertificateStore for Store {
                 return Ok(());
             }
             let kept = diesel::update(unsigned.filter(certificates::status.eq(REVOKED)))
-                .set((certificates::der.eq(der), certificates::issued_at.eq(at)))
+                .set((certificates::der.eq(&der), certificates::issued_at.eq(at)))
                 .execute(c)?;
             if kept == 1 {
                 return Ok(());
@@ -82,7 +81,7 @@ impl CertificateStore for Store {
             }
             .into())
         };
-        write_with_audit(&mut conn, &op, write, audit)
+        self.write_audited(Job::write_with_audit(op, row, write, audit))
     }
 
     fn certificate(&self, serial: &Serial) -> StoreResult<Option<CertificateRecord>> {
@@ -130,12 +129,12 @@ impl CertificateStore for Store {
     }
 
     fn revoke(&self, revocation: &Revocation, audit: &AuditEvent) -> StoreResult<AuditEntry> {
-        let serial = &revocation.serial;
-        let op = format!("revoke certificate {serial}");
+        let op = format!("revoke certificate {}", revocation.serial);
+        let revocation_row = RevocationRow::from(revocation);
+        let serial = revocation.serial.clone();
         let key = serial.to_hex();
-        let _turn = self.write_turn();
-        let mut conn = self.conn(&op)?;
-        let write = |c: &mut DbConnection| -> Result<(), OpError> {
+        let row = key.clone();
+        let write = move |c: &mut DbConnection| -> Result<(), OpError> {
             // Writing first makes the check and the change one step: on PostgreSQL a
             // concurrent revoke waits for this row lock, then finds nothing to update.
             let changed = diesel::update(
@@ -155,11 +154,11 @@ impl CertificateStore for Store {
                 .into());
             }
             diesel::insert_into(revocations::table)
-                .values(RevocationRow::from(revocation))
+                .values(&revocation_row)
                 .execute(c)?;
             Ok(())
         };
-        write_with_audit(&mut conn, &op, write, audit)
+        self.write_audited(Job::write_with_audit(op, row, write, audit))
     }
 
     fn next_crl_number(&self, ca_name: &str, shard: i32) -> StoreResult<i64> {

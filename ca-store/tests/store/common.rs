@@ -18,7 +18,7 @@ use ca_core::store::{AuditEvent, CaRecord, KeyRecord, PendingCertificate};
 use ca_store::Store;
 use chrono::{Duration, NaiveDateTime};
 use diesel::connection::SimpleConnection;
-use diesel::{Connection, PgConnection};
+use diesel::{Connection, PgConnection, SqliteConnection};
 
 /// A store on one backend, plus what keeps its database alive.
 pub(crate) struct TestDb {
@@ -165,6 +165,56 @@ pub(crate) fn each_backend(test: &str, body: impl Fn(&TestDb)) {
         let db = fresh_postgres(url).open();
         body(&db);
         eprintln!("{test}: postgres passed");
+    }
+}
+
+/// A transaction on its own connection (another "process") that keeps the store's writes
+/// waiting: SQLite's write lock, or PostgreSQL's audit-log lock (which every write that
+/// appends to the audit log takes first). Released by [`WriterLock::release`].
+pub(crate) enum WriterLock {
+    Sqlite(SqliteConnection),
+    Pg(PgConnection),
+}
+
+impl WriterLock {
+    /// Takes the lock of `db`'s database.
+    pub(crate) fn take(db: &TestDb) -> WriterLock {
+        match db.name {
+            "sqlite" => {
+                let path = db.url.strip_prefix("sqlite://").expect("sqlite:// URL");
+                let mut conn = SqliteConnection::establish(path).expect("open SQLite");
+                conn.batch_execute("PRAGMA busy_timeout = 10000; BEGIN IMMEDIATE")
+                    .expect("take the SQLite write lock");
+                WriterLock::Sqlite(conn)
+            }
+            _ => {
+                let mut conn = PgConnection::establish(&db.url).expect("connect to PostgreSQL");
+                conn.batch_execute("BEGIN; LOCK TABLE audit_log IN SHARE ROW EXCLUSIVE MODE")
+                    .expect("lock the audit log");
+                WriterLock::Pg(conn)
+            }
+        }
+    }
+
+    /// Ends the transaction, letting the waiting writers in.
+    pub(crate) fn release(self) {
+        match self {
+            WriterLock::Sqlite(mut c) => c.batch_execute("ROLLBACK"),
+            WriterLock::Pg(mut c) => c.batch_execute("ROLLBACK"),
+        }
+        .expect("release the lock");
+    }
+}
+
+/// Polls `cond` every millisecond for up to 20 seconds; panics with `what` if it stays false.
+pub(crate) fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !cond() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting until {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(1));
     }
 }
 

@@ -1,6 +1,7 @@
 //! Store behaviour, each test run on SQLite and on PostgreSQL (see `common`).
 
 mod audit;
+mod batch;
 mod cas;
 mod certs;
 mod common;

@@ -1,0 +1,251 @@
+//! Write jobs, and running a batch of them in one transaction with one commit.
+//!
+//! A [`Job`] is the database work of one write operation, owning its data, so that
+//! whichever caller leads a batch (see [`crate::committer`]) can run it: a write to the
+//! rows of one certificate, an event for the audit log, or both.
+//!
+//! A batch is one transaction in two phases. First every job's write, in the order of
+//! the certificate serials, so that two batches (of this process or another) that touch
+//! the same certificates take their row locks in the same order and cannot deadlock.
+//! Then the audit events of the jobs whose writes succeeded: the audit lock, the last
+//! entry read once, the events chained onto it in job order and inserted. That phase
+//! takes no row locks, so holding the audit lock cannot deadlock either. A job alone in
+//! its batch thereby issues the same statements, in the same order, as without batching
+//! (a lone write without an event runs in autocommit mode).
+//!
+//! The first attempt runs the writes one after another. If one fails, the attempt is
+//! rolled back and the batch runs again with each write in its own savepoint, so that
+//! only the writes that fail are undone, and each reports its own error.
+
+use ca_core::store::{AuditEntry, AuditEvent, StoreError, StoreResult};
+use diesel::connection::SimpleConnection;
+
+use crate::audit::append_chained;
+use crate::conn::{write_transaction, DbConnection};
+use crate::error::OpError;
+use crate::models::secs;
+use crate::{Store, MAX_RETRIES};
+
+/// What a job gives back: the audit entry it appended, if it appends one.
+pub(crate) type JobOutput = Option<AuditEntry>;
+
+/// A job's write. It must pass every database error on (never swallow one: on
+/// PostgreSQL a failed statement aborts the transaction, and only the write's failure
+/// tells the batch to undo it), and may run more than once, in different transactions.
+type Write = Box<dyn FnMut(&mut DbConnection) -> Result<(), OpError> + Send>;
+
+/// The database work of one write operation.
+pub(crate) struct Job {
+    /// What the operation is, for error messages (`insert pending certificate …`).
+    op: String,
+    /// Serial (hex) of the certificate whose rows `write` touches; orders the writes.
+    row: Option<String>,
+    write: Option<Write>,
+    /// The event to append to the audit log once `write` has succeeded.
+    event: Option<AuditEvent>,
+}
+
+impl Job {
+    /// A write of exactly one statement to the rows of certificate `row`, without an
+    /// audit event. Alone in its batch it runs in autocommit mode (atomic for one
+    /// statement).
+    pub(crate) fn write(
+        op: String,
+        row: String,
+        write: impl FnMut(&mut DbConnection) -> Result<(), OpError> + Send + 'static,
+    ) -> Job {
+        Job {
+            op,
+            row: Some(row),
+            write: Some(Box::new(write)),
+            event: None,
+        }
+    }
+
+    /// A write to the rows of certificate `row` and `event` for the audit log, committed
+    /// together or not at all.
+    pub(crate) fn write_with_audit(
+        op: String,
+        row: String,
+        write: impl FnMut(&mut DbConnection) -> Result<(), OpError> + Send + 'static,
+        event: &AuditEvent,
+    ) -> Job {
+        Job {
+            event: Some(truncated(event)),
+            ..Job::write(op, row, write)
+        }
+    }
+
+    /// `event` for the audit log, alone.
+    pub(crate) fn audit(op: String, event: &AuditEvent) -> Job {
+        Job {
+            op,
+            row: None,
+            write: None,
+            event: Some(truncated(event)),
+        }
+    }
+
+    /// The operation's description, as its error messages start.
+    pub(crate) fn op(&self) -> &str {
+        &self.op
+    }
+}
+
+/// `event` with its time truncated to whole seconds, as it is stored.
+fn truncated(event: &AuditEvent) -> AuditEvent {
+    AuditEvent {
+        at: secs(event.at),
+        ..event.clone()
+    }
+}
+
+/// The savepoint each write runs in on a second attempt.
+const SAVEPOINT: &str = "SAVEPOINT hsmca_job";
+/// Keeps a successful write and starts the next write's savepoint, in one round trip.
+const NEXT_SAVEPOINT: &str = "RELEASE SAVEPOINT hsmca_job; SAVEPOINT hsmca_job";
+/// Undoes a failed write; the savepoint stays, ready for the next write.
+const UNDO_WRITE: &str = "ROLLBACK TO SAVEPOINT hsmca_job";
+
+/// Runs `jobs` (at least one) and returns one result per job, in the same order.
+///
+/// A result is `Ok` only if the job's work is committed. When the batch as a whole fails
+/// (no connection, the transaction cannot start, the audit append or the commit fails),
+/// every job gets an error and nothing of the batch is committed.
+pub(crate) fn run(store: &Store, mut jobs: Vec<Job>) -> Vec<StoreResult<JobOutput>> {
+    let _turn = store.write_turn();
+    let mut conn = match store.pool.get() {
+        Ok(conn) => conn,
+        Err(e) => return fail_all(&jobs, &format!("no database connection: {e}")),
+    };
+    if let [job @ Job { event: None, .. }] = jobs.as_mut_slice() {
+        if let Some(write) = &mut job.write {
+            return vec![write(&mut conn)
+                .map(|()| None)
+                .map_err(|e| e.into_store(&job.op))];
+        }
+    }
+    run_in_transaction(&mut conn, &mut jobs)
+}
+
+/// Runs the batch in a transaction: optimistically, then, if a write failed, with
+/// savepoints; again when its audit insert lost a race for the next sequence number.
+fn run_in_transaction(conn: &mut DbConnection, jobs: &mut [Job]) -> Vec<StoreResult<JobOutput>> {
+    // Writes in serial order (stable: one certificate's writes keep their queue order);
+    // pure audit events (no rows) first.
+    let mut order: Vec<usize> = (0..jobs.len()).collect();
+    order.sort_by(|&a, &b| jobs[a].row.cmp(&jobs[b].row));
+    let mut savepoints = false;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let mut write_failed = false;
+        let outcome = write_transaction(conn, |c| {
+            attempt_batch(c, jobs, &order, savepoints, &mut write_failed)
+        });
+        match outcome {
+            Ok(results) => {
+                return results
+                    .into_iter()
+                    .zip(jobs.iter())
+                    .map(|(result, job)| result.map_err(|e| e.into_store(&job.op)))
+                    .collect()
+            }
+            // Someone's write failed: again, each write in a savepoint of its own.
+            Err(_) if write_failed && !savepoints && jobs.len() > 1 => savepoints = true,
+            // Another process appended first (not expected while the audit lock is
+            // held, but harmless): chain onto its entry instead.
+            Err(e) if !write_failed && e.is_unique_violation() && attempt < MAX_RETRIES => {}
+            Err(e) => {
+                if let [job] = &*jobs {
+                    return vec![Err(e.into_store(&job.op))];
+                }
+                let why = match e {
+                    OpError::Db(e) => e.to_string(),
+                    OpError::Store(e) => e.to_string(),
+                };
+                let why = format!(
+                    "the transaction of a batch of {} writes failed, nothing of it was committed: {why}",
+                    jobs.len()
+                );
+                return fail_all(jobs, &why);
+            }
+        }
+    }
+}
+
+/// One attempt inside the transaction: the writes in `order`, then the audit events of
+/// the jobs whose writes succeeded. Without `savepoints`, the first failing write fails
+/// the attempt (and sets `write_failed`); with them, it is undone and reported alone.
+fn attempt_batch(
+    c: &mut DbConnection,
+    jobs: &mut [Job],
+    order: &[usize],
+    savepoints: bool,
+    write_failed: &mut bool,
+) -> Result<Vec<Result<JobOutput, OpError>>, OpError> {
+    let mut results: Vec<Option<Result<JobOutput, OpError>>> =
+        std::iter::repeat_with(|| None).take(jobs.len()).collect();
+    if savepoints {
+        c.batch_execute(SAVEPOINT)?;
+    }
+    for (pos, &i) in order.iter().enumerate() {
+        let outcome = match &mut jobs[i].write {
+            Some(write) => write(c),
+            None => Ok(()),
+        };
+        match outcome {
+            Ok(()) => {
+                if jobs[i].event.is_none() {
+                    results[i] = Some(Ok(None));
+                }
+                if savepoints && pos + 1 < order.len() {
+                    c.batch_execute(NEXT_SAVEPOINT)?;
+                }
+            }
+            Err(e) if savepoints => {
+                c.batch_execute(UNDO_WRITE)?;
+                results[i] = Some(Err(e));
+            }
+            Err(e) => {
+                *write_failed = true;
+                return Err(e);
+            }
+        }
+    }
+    // The events of the jobs whose writes succeeded, in the order the writes ran.
+    let audited: Vec<usize> = order
+        .iter()
+        .copied()
+        .filter(|&i| results[i].is_none())
+        .collect();
+    let events: Vec<&AuditEvent> = audited
+        .iter()
+        .filter_map(|&i| jobs[i].event.as_ref())
+        .collect();
+    if !events.is_empty() {
+        let entries = append_chained(c, &events)?;
+        for (i, entry) in audited.into_iter().zip(entries) {
+            results[i] = Some(Ok(Some(entry)));
+        }
+    }
+    // Every job has its outcome now; were one missing, the batch fails as a whole.
+    results
+        .into_iter()
+        .map(|r| {
+            r.ok_or_else(|| {
+                StoreError::Backend("a write of the batch got no outcome".into()).into()
+            })
+        })
+        .collect()
+}
+
+/// The same failure for every job, each message starting with the job's operation.
+fn fail_all(jobs: &[Job], why: &str) -> Vec<StoreResult<JobOutput>> {
+    jobs.iter()
+        .map(|j| Err(StoreError::Backend(format!("{}: {why}", j.op))))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;
