@@ -84,9 +84,8 @@ pub fn lint_profile(tbs: &TbsCertificate, profile: &Profile) -> Result<()> {
             ),
         ));
     }
-    for p in subject_parts(tbs.subject())? {
-        super::subject::check_part(&p).map_err(|e| fail("e_subject_attribute", e.to_string()))?;
-    }
+    crate::csr::check_subject(tbs.subject())
+        .map_err(|e| fail("e_subject_attribute", e.to_string()))?;
     let eku = tbs
         .get_extension::<ExtendedKeyUsage>()
         .map_err(|e| fail("e_eku_decodes", e.to_string()))?;

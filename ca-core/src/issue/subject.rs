@@ -1,7 +1,7 @@
 //! Subject names of issued certificates: only the attributes the profile allows, each
 //! re-encoded canonically (countryName and serialNumber as PrintableString, the others as
-//! UTF8String, RFC 5280 §4.1.2.4 and BR §7.1.4.2), within the upper bounds of RFC 5280
-//! Appendix A (`ub-common-name` 64 and friends).
+//! UTF8String, RFC 5280 §4.1.2.4 and BR §7.1.4.2). Upper bounds and value rules are checked
+//! by [`crate::csr::check_subject`] on the encoded name.
 //!
 //! ```text
 //! Name ::= CHOICE { rdnSequence  RDNSequence }
@@ -54,15 +54,6 @@ fn oid_of(attr: SubjectAttr) -> ObjectIdentifier {
     }
 }
 
-/// Upper bound in characters (RFC 5280 Appendix A).
-fn upper_bound(attr: SubjectAttr) -> usize {
-    match attr {
-        SubjectAttr::CN | SubjectAttr::O | SubjectAttr::OU | SubjectAttr::SerialNumber => 64,
-        SubjectAttr::L | SubjectAttr::ST => 128,
-        SubjectAttr::C => 2,
-    }
-}
-
 /// Decodes the attributes of a requested subject, refusing unknown attribute types and
 /// string types other than UTF8String, PrintableString and IA5String.
 pub fn subject_parts(name: &Name) -> Result<Vec<SubjectPart>> {
@@ -95,39 +86,6 @@ pub fn subject_parts(name: &Name) -> Result<Vec<SubjectPart>> {
         }
     }
     Ok(out)
-}
-
-/// Checks a part's value: length bound, no control characters, country code shape.
-pub fn check_part(p: &SubjectPart) -> Result<()> {
-    let field = format!("subject {:?}", p.attr);
-    let chars = p.value.chars().count();
-    if chars == 0 {
-        return Err(Error::invalid(field, "is empty"));
-    }
-    if chars > upper_bound(p.attr) {
-        return Err(Error::invalid(
-            field,
-            format!(
-                "is {chars} characters; the limit is {}",
-                upper_bound(p.attr)
-            ),
-        ));
-    }
-    if p.value.chars().any(|c| c.is_control()) {
-        return Err(Error::invalid(field, "contains control characters"));
-    }
-    if p.attr == SubjectAttr::C && !p.value.chars().all(|c| c.is_ascii_uppercase()) {
-        return Err(Error::invalid(
-            field,
-            "must be two upper-case letters (ISO 3166)",
-        ));
-    }
-    if matches!(p.attr, SubjectAttr::C | SubjectAttr::SerialNumber)
-        && PrintableStringRef::new(&p.value).is_err()
-    {
-        return Err(Error::invalid(field, "must be a PrintableString"));
-    }
-    Ok(())
 }
 
 /// Encodes parts as a Name, one attribute per RDN, in the order given.

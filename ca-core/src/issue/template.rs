@@ -20,7 +20,7 @@ use x509_cert::name::Name;
 use x509_cert::Certificate;
 
 use super::san::San;
-use super::subject::{check_part, encode_subject, subject_parts, SubjectPart};
+use super::subject::{encode_subject, subject_parts, SubjectPart};
 use crate::error::{Error, Result};
 use crate::extensions as ext;
 use crate::issuer::CertificateTemplate;
@@ -183,7 +183,6 @@ pub fn plan(
                 format!("attribute {:?} is not allowed by profile {pname}", p.attr),
             ));
         }
-        check_part(p)?;
     }
     let has_cn = parts.iter().any(|p| p.attr == SubjectAttr::CN);
     if !has_cn && profile.subject.cn_from_san {
@@ -196,7 +195,6 @@ pub fn plan(
                 attr: SubjectAttr::CN,
                 value: first,
             };
-            check_part(&cn)?;
             parts.push(cn);
         }
     }
@@ -227,6 +225,7 @@ pub fn plan(
         }
     }
     let subject = encode_subject(&parts)?;
+    crate::csr::check_subject(&subject)?;
 
     // Requested extensions: never copied. SAN is how SANs arrive; anything else is
     // dropped or refused as the profile says.
