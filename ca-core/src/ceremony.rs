@@ -360,19 +360,21 @@ pub struct Stores<'a> {
     pub audit: &'a dyn AuditStore,
 }
 
+/// The profile name recorded for the root's self-signed certificate.
+const ROOT_PROFILE: &str = "root-ca";
+/// The profile name recorded for the issuing CA's certificate.
+const SUBORDINATE_PROFILE: &str = "sub-ca";
+
 fn template(
     plan: &CaPlan,
     spki: &SubjectPublicKeyInfoOwned,
     now: NaiveDateTime,
+    profile: &str,
 ) -> Result<CertificateTemplate> {
     let mut extensions = plan.extensions.clone();
     extensions.push(ext::subject_key_identifier(spki)?);
     Ok(CertificateTemplate {
-        profile: if plan.path_len.is_some() && plan.name != "root" {
-            "sub-ca".into()
-        } else {
-            "root-ca".into()
-        },
+        profile: profile.into(),
         subject: plan.subject.clone(),
         subject_public_key: spki.clone(),
         not_before: now,
@@ -458,7 +460,7 @@ pub fn create_root(
 ) -> Result<(CaRecord, Issuer)> {
     let spki = key.spki().clone();
     let issuer = Issuer::self_signed(&plan.name, plan.subject.clone(), key.clone());
-    let prepared = issuer.prepare(template(plan, &spki, now)?, now)?;
+    let prepared = issuer.prepare(template(plan, &spki, now, ROOT_PROFILE)?, now)?;
     let issued = issuer.issue(prepared, stores.certs, actor, now)?;
     let record = record_ca(stores, plan, None, &issued, actor, now)?;
     let issuer = Issuer::new(&plan.name, &issued.certificate, key)?;
@@ -475,7 +477,7 @@ pub fn create_subordinate(
     now: NaiveDateTime,
 ) -> Result<(CaRecord, Issuer)> {
     let spki = subject_key.spki().clone();
-    let prepared = parent.prepare(template(plan, &spki, now)?, now)?;
+    let prepared = parent.prepare(template(plan, &spki, now, SUBORDINATE_PROFILE)?, now)?;
     let issued = parent.issue(prepared, stores.certs, actor, now)?;
     let record = record_ca(stores, plan, Some(parent.name()), &issued, actor, now)?;
     let issuer = Issuer::new(&plan.name, &issued.certificate, subject_key)?;

@@ -251,6 +251,38 @@ fn inspection_commands_report_cas_token_and_keys() {
         .collect();
     assert_eq!(types, ["ec-p256", "ec-p384"]);
 
+    // Both CA certificates are recorded as issued, under their ceremony profiles.
+    let certs: serde_json::Value =
+        serde_json::from_str(&h.run(&["cert", "list", "--json"]).ok().stdout).unwrap();
+    let mut profiles: Vec<_> = certs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["ca"].as_str().unwrap().to_string(),
+                c["profile"].as_str().unwrap().to_string(),
+                c["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    profiles.sort();
+    assert_eq!(
+        profiles,
+        [
+            (
+                "root".to_string(),
+                "root-ca".to_string(),
+                "issued".to_string()
+            ),
+            (
+                "root".to_string(),
+                "sub-ca".to_string(),
+                "issued".to_string()
+            ),
+        ]
+    );
+
     let missing = h.run(&["ca", "show", "nope"]);
     assert_eq!(missing.code, 2);
     assert!(
