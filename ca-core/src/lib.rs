@@ -14,6 +14,7 @@ pub mod issue;
 pub mod issuer;
 pub mod keycheck;
 pub mod lint;
+pub mod ocsp;
 pub mod reconcile;
 pub mod revocation;
 pub mod serial;

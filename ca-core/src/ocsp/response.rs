@@ -1,0 +1,100 @@
+//! Building a signed BasicOCSPResponse (RFC 6960 §4.2.1) with an HSM-held key, and the
+//! CertID an issuer answers for (RFC 6960 §4.1.1).
+
+use chrono::NaiveDateTime;
+use const_oid::db::rfc5912::{ID_SHA_1, ID_SHA_256};
+use const_oid::db::rfc6960::ID_PKIX_OCSP_BASIC;
+use der::asn1::{BitString, GeneralizedTime, OctetString};
+use der::{Decode, Encode};
+use sha1::Sha1;
+use sha2::{Digest, Sha256};
+use x509_cert::Certificate;
+
+use super::asn1::{
+    BasicOcspResponse, CertId, OcspResponse, OcspResponseStatus, ResponderId, ResponseBytes,
+    ResponseData, SingleResponse, Version,
+};
+use crate::error::{Error, Result};
+use crate::signing::CaKey;
+
+/// Whether `id` names a certificate issued by `issuer` (name and key hashes match under the
+/// CertID's hash algorithm, SHA-1 or SHA-256).
+pub fn cert_id_matches_issuer(id: &CertId, issuer: &Certificate) -> Result<bool> {
+    let tbs = issuer.tbs_certificate();
+    let name = tbs.subject().to_der()?;
+    let key = tbs.subject_public_key_info().subject_public_key.raw_bytes();
+    let (n, k) = match id.hash_algorithm.oid {
+        ID_SHA_1 => (Sha1::digest(&name).to_vec(), Sha1::digest(key).to_vec()),
+        ID_SHA_256 => (Sha256::digest(&name).to_vec(), Sha256::digest(key).to_vec()),
+        other => {
+            return Err(Error::invalid(
+                "CertID",
+                format!("hash algorithm {other} is not SHA-1 or SHA-256"),
+            ))
+        }
+    };
+    Ok(id.issuer_name_hash.as_bytes() == n && id.issuer_key_hash.as_bytes() == k)
+}
+
+fn gtime(t: NaiveDateTime) -> Result<GeneralizedTime> {
+    let secs = u64::try_from(t.and_utc().timestamp())
+        .map_err(|_| Error::invalid("time", "before 1970"))?;
+    Ok(GeneralizedTime::from_unix_duration(
+        std::time::Duration::from_secs(secs),
+    )?)
+}
+
+/// Signs `responses` as a successful OCSPResponse, the responder identified by key hash
+/// (RFC 6960 §4.2.2.3), optionally with the delegated responder's certificate attached.
+pub fn sign_response(
+    key: &CaKey,
+    responses: Vec<SingleResponse>,
+    produced_at: NaiveDateTime,
+    response_extensions: Option<x509_cert::ext::Extensions>,
+    responder_cert: Option<Certificate>,
+) -> Result<Vec<u8>> {
+    let key_hash = Sha1::digest(key.spki().subject_public_key.raw_bytes());
+    let tbs = ResponseData {
+        version: Version::V1,
+        responder_id: ResponderId::ByKey(OctetString::new(key_hash.to_vec())?),
+        produced_at: gtime(produced_at)?,
+        responses,
+        response_extensions,
+    };
+    let tbs_der = tbs.to_der()?;
+    let signature = key.sign(&tbs_der)?;
+    crate::verify::verify_signature(key.scheme(), key.spki_der(), &tbs_der, &signature).map_err(
+        |detail| Error::BadSignature {
+            serial: "OCSP response".into(),
+            detail,
+        },
+    )?;
+    let basic = BasicOcspResponse {
+        tbs_response_data: ResponseData::from_der(&tbs_der)?,
+        signature_algorithm: key.algorithm().clone(),
+        signature: BitString::from_bytes(&signature)?,
+        certs: responder_cert.map(|c| vec![c]),
+    };
+    Ok(OcspResponse {
+        response_status: OcspResponseStatus::Successful,
+        response_bytes: Some(ResponseBytes {
+            response_type: ID_PKIX_OCSP_BASIC,
+            response: OctetString::new(basic.to_der()?)?,
+        }),
+    }
+    .to_der()?)
+}
+
+/// An unsigned error response (`malformedRequest`, `unauthorized`, …).
+pub fn error_response(status: OcspResponseStatus) -> Result<Vec<u8>> {
+    Ok(OcspResponse {
+        response_status: status,
+        response_bytes: None,
+    }
+    .to_der()?)
+}
+
+/// `thisUpdate`/`nextUpdate` helpers for callers.
+pub fn generalized(t: NaiveDateTime) -> Result<GeneralizedTime> {
+    gtime(t)
+}
