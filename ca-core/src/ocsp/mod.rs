@@ -3,3 +3,4 @@
 
 pub mod asn1;
 pub mod response;
+pub mod status;
