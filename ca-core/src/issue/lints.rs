@@ -12,9 +12,9 @@ use const_oid::db::rfc6960::ID_PKIX_OCSP_NOCHECK;
 use const_oid::ObjectIdentifier;
 use profiles::{ExtensionName, Profile};
 use x509_cert::certificate::TbsCertificate;
-use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::ext::pkix::{ExtendedKeyUsage, KeyUsage, SubjectAltName};
 
+use super::san::San;
 use super::subject::subject_parts;
 use crate::error::{Error, Result};
 use crate::time::from_x509;
@@ -113,11 +113,12 @@ fn lint_tls_server(tbs: &TbsCertificate) -> Result<()> {
     if san.0.is_empty() {
         return Err(fail("e_br_san_present", "subjectAltName is empty"));
     }
+    // Only dNSName and iPAddress; their text forms, as a CN would carry them.
     let mut names = Vec::new();
     for g in &san.0 {
-        match g {
-            GeneralName::DnsName(d) => names.push(d.as_str().to_ascii_lowercase()),
-            GeneralName::IpAddress(_) => {}
+        match San::from_general_name(g) {
+            Some(San::Dns(d)) => names.push(d),
+            Some(San::Ip(a)) => names.push(a.to_string()),
             _ => {
                 return Err(fail(
                     "e_br_san_types",
@@ -127,20 +128,11 @@ fn lint_tls_server(tbs: &TbsCertificate) -> Result<()> {
         }
     }
     for p in subject_parts(tbs.subject())? {
-        if p.attr == profiles::SubjectAttr::CN {
-            let in_san = names.contains(&p.value.to_ascii_lowercase())
-                || san.0.iter().any(|g| match g {
-                    GeneralName::IpAddress(o) => {
-                        ip_text(o.as_bytes()).as_deref() == Some(p.value.as_str())
-                    }
-                    _ => false,
-                });
-            if !in_san {
-                return Err(fail(
-                    "e_br_cn_in_san",
-                    format!("CN {:?} is not a SAN", p.value),
-                ));
-            }
+        if p.attr == profiles::SubjectAttr::CN && !names.contains(&p.value.to_ascii_lowercase()) {
+            return Err(fail(
+                "e_br_cn_in_san",
+                format!("CN {:?} is not a SAN", p.value),
+            ));
         }
     }
     if let Some((_, ku)) = tbs
@@ -157,16 +149,4 @@ fn lint_tls_server(tbs: &TbsCertificate) -> Result<()> {
         }
     }
     Ok(())
-}
-
-fn ip_text(b: &[u8]) -> Option<String> {
-    match b.len() {
-        4 => <[u8; 4]>::try_from(b)
-            .ok()
-            .map(|a| std::net::IpAddr::from(a).to_string()),
-        16 => <[u8; 16]>::try_from(b)
-            .ok()
-            .map(|a| std::net::IpAddr::from(a).to_string()),
-        _ => None,
-    }
 }
