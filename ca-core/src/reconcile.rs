@@ -34,10 +34,11 @@ pub enum Mode {
 }
 
 /// Resolves every pending record created before `now − min_age`. `issuer_for` returns the
-/// issuer of a CA by name (only called in [`Mode::Complete`]).
+/// issuer of a CA by name, or why it is unavailable (recorded as that record's failure);
+/// it is only called in [`Mode::Complete`].
 pub fn reconcile(
     certs: &dyn CertificateStore,
-    issuer_for: &mut dyn FnMut(&str) -> Result<Issuer>,
+    issuer_for: &mut dyn FnMut(&str) -> std::result::Result<Issuer, String>,
     mode: Mode,
     min_age: Duration,
     actor: &str,
@@ -74,12 +75,13 @@ pub fn reconcile(
                             self_signed: false,
                             not_after: None,
                         },
-                    )?;
-                    issuer.sign_recorded(p, certs, actor, now, "cert.reconcile")
+                    )
+                    .and_then(|_| issuer.sign_recorded(p, certs, actor, now, "cert.reconcile"))
+                    .map_err(|e| e.to_string())
                 });
                 match attempt {
                     Ok(_) => Outcome::Completed,
-                    Err(e) => Outcome::Failed(e.to_string()),
+                    Err(e) => Outcome::Failed(e),
                 }
             }
         };

@@ -30,6 +30,39 @@ impl Run {
         );
         self
     }
+
+    /// Asserts a refusal of bad input: exit status 2, one line on stderr that contains
+    /// `reason`, nothing on stdout.
+    pub fn refused(self, reason: &str) -> Run {
+        assert_eq!(
+            self.code, 2,
+            "expected a refusal ({reason:?}): {}",
+            self.stderr
+        );
+        assert!(
+            self.stderr.contains(reason),
+            "expected {reason:?} in {}",
+            self.stderr
+        );
+        assert_eq!(
+            self.stderr.trim().lines().count(),
+            1,
+            "one-line reason: {}",
+            self.stderr
+        );
+        assert!(
+            self.stdout.is_empty(),
+            "stdout of a refusal: {}",
+            self.stdout
+        );
+        self
+    }
+
+    /// Standard output parsed as JSON (the run must have succeeded).
+    pub fn json(self) -> serde_json::Value {
+        let out = self.ok().stdout;
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}"))
+    }
 }
 
 impl From<Output> for Run {

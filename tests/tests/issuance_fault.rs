@@ -105,8 +105,7 @@ fn a_store_failure_after_signing_leaves_a_revocable_pending_record_that_reconcil
     }
     let [complete, revoke, cease] = [&serials[0], &serials[1], &serials[2]];
     for s in &serials {
-        let show: serde_json::Value =
-            serde_json::from_str(&h.run(&["cert", "show", s, "--json"]).ok().stdout).unwrap();
+        let show: serde_json::Value = h.run(&["cert", "show", s, "--json"]).json();
         assert_eq!(show["status"], "pending");
         assert!(
             show["pem"].is_null(),
@@ -120,12 +119,7 @@ fn a_store_failure_after_signing_leaves_a_revocable_pending_record_that_reconcil
     let fresh = h.run(&["reconcile", "--json"]).ok();
     assert_eq!(fresh.stdout.trim(), "[]", "{}", fresh.stdout);
     // ...older ones are completed: the recorded TBS is signed and stored.
-    let done: serde_json::Value = serde_json::from_str(
-        &h.run(&["reconcile", "--older-than", "0", "--json"])
-            .ok()
-            .stdout,
-    )
-    .unwrap();
+    let done: serde_json::Value = h.run(&["reconcile", "--older-than", "0", "--json"]).json();
     let outcomes: Vec<_> = done
         .as_array()
         .unwrap()
@@ -148,8 +142,7 @@ fn a_store_failure_after_signing_leaves_a_revocable_pending_record_that_reconcil
     );
     let _ = cease;
 
-    let show: serde_json::Value =
-        serde_json::from_str(&h.run(&["cert", "show", complete, "--json"]).ok().stdout).unwrap();
+    let show: serde_json::Value = h.run(&["cert", "show", complete, "--json"]).json();
     assert_eq!(show["status"], "issued");
     std::fs::write(h.path("completed.pem"), show["pem"].as_str().unwrap()).unwrap();
     std::fs::write(
@@ -185,8 +178,7 @@ fn a_store_failure_after_signing_leaves_a_revocable_pending_record_that_reconcil
     ]);
     assert!(digest.starts_with(show["tbs_sha256"].as_str().unwrap()));
 
-    let show: serde_json::Value =
-        serde_json::from_str(&h.run(&["cert", "show", revoke, "--json"]).ok().stdout).unwrap();
+    let show: serde_json::Value = h.run(&["cert", "show", revoke, "--json"]).json();
     assert_eq!(show["status"], "revoked");
     assert_eq!(show["revocation"]["reason"], "keyCompromise");
 
@@ -205,23 +197,16 @@ fn a_store_failure_after_signing_leaves_a_revocable_pending_record_that_reconcil
             SystemClock.now(),
         )
         .unwrap_err();
-    let revoked: serde_json::Value = serde_json::from_str(
-        &h.run(&["reconcile", "--revoke", "--older-than", "0", "--json"])
-            .ok()
-            .stdout,
-    )
-    .unwrap();
+    let revoked: serde_json::Value = h
+        .run(&["reconcile", "--revoke", "--older-than", "0", "--json"])
+        .json();
     assert_eq!(revoked.as_array().unwrap().len(), 1);
     assert_eq!(revoked[0]["outcome"], "revoked");
     let s = revoked[0]["serial"].as_str().unwrap();
-    let show: serde_json::Value =
-        serde_json::from_str(&h.run(&["cert", "show", s, "--json"]).ok().stdout).unwrap();
+    let show: serde_json::Value = h.run(&["cert", "show", s, "--json"]).json();
     assert_eq!(show["revocation"]["reason"], "cessationOfOperation");
-    let pending: serde_json::Value = serde_json::from_str(
-        &h.run(&["cert", "list", "--status", "pending", "--json"])
-            .ok()
-            .stdout,
-    )
-    .unwrap();
+    let pending: serde_json::Value = h
+        .run(&["cert", "list", "--status", "pending", "--json"])
+        .json();
     assert!(pending.as_array().unwrap().is_empty());
 }

@@ -30,7 +30,7 @@ fn issue_one(h: &Hsmca, name: &str) -> String {
 }
 
 fn show(h: &Hsmca, serial: &str) -> serde_json::Value {
-    serde_json::from_str(&h.run(&["cert", "show", serial, "--json"]).ok().stdout).unwrap()
+    h.run(&["cert", "show", serial, "--json"]).json()
 }
 
 #[test]
@@ -38,16 +38,10 @@ fn issued_certificates_are_recorded_and_listed_with_filters() {
     let h = pki::initialised();
     let a = issue_one(&h, "a");
     let b = issue_one(&h, "b");
-    let all: serde_json::Value =
-        serde_json::from_str(&h.run(&["cert", "list", "--json"]).ok().stdout).unwrap();
+    let all: serde_json::Value = h.run(&["cert", "list", "--json"]).json();
     // Two CA certificates (root self-signed, issuing) plus two leaves.
     assert_eq!(all.as_array().unwrap().len(), 4);
-    let leaves: serde_json::Value = serde_json::from_str(
-        &h.run(&["cert", "list", "--ca", "issuing", "--json"])
-            .ok()
-            .stdout,
-    )
-    .unwrap();
+    let leaves: serde_json::Value = h.run(&["cert", "list", "--ca", "issuing", "--json"]).json();
     let serials: Vec<_> = leaves
         .as_array()
         .unwrap()
@@ -85,23 +79,17 @@ fn issued_certificates_are_recorded_and_listed_with_filters() {
         "{digest} vs {rec}"
     );
 
-    let expiring: serde_json::Value = serde_json::from_str(
-        &h.run(&["cert", "list", "--expiring-within", "100", "--json"])
-            .ok()
-            .stdout,
-    )
-    .unwrap();
+    let expiring: serde_json::Value = h
+        .run(&["cert", "list", "--expiring-within", "100", "--json"])
+        .json();
     assert_eq!(
         expiring.as_array().unwrap().len(),
         2,
         "the 90-day leaves, not the CAs"
     );
-    let none: serde_json::Value = serde_json::from_str(
-        &h.run(&["cert", "list", "--expiring-within", "30", "--json"])
-            .ok()
-            .stdout,
-    )
-    .unwrap();
+    let none: serde_json::Value = h
+        .run(&["cert", "list", "--expiring-within", "30", "--json"])
+        .json();
     assert!(none.as_array().unwrap().is_empty());
     let _ = b;
 }
@@ -134,12 +122,9 @@ fn revoke_records_reason_and_time_and_refuses_a_second_time() {
         "unchanged"
     );
 
-    let revoked: serde_json::Value = serde_json::from_str(
-        &h.run(&["cert", "list", "--status", "revoked", "--json"])
-            .ok()
-            .stdout,
-    )
-    .unwrap();
+    let revoked: serde_json::Value = h
+        .run(&["cert", "list", "--status", "revoked", "--json"])
+        .json();
     assert_eq!(revoked.as_array().unwrap().len(), 1);
 }
 
@@ -191,10 +176,7 @@ fn bad_revocations_are_refused_and_change_nothing() {
             "not hexadecimal",
         ),
     ] {
-        let r = h.run(&args);
-        assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
-        assert!(r.stderr.contains(msg), "{args:?}: {}", r.stderr);
-        assert_eq!(r.stderr.trim().lines().count(), 1, "{}", r.stderr);
+        h.run(&args).refused(msg);
     }
     assert_eq!(show(&h, &s)["status"], "issued");
 }
@@ -361,14 +343,7 @@ fn issuance_refusals_allocate_no_serial_and_store_nothing() {
         let mut args: Vec<String> = vec!["issue".into(), "--ca".into(), "issuing".into()];
         args.extend(extra.clone());
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-        let r = h.run(&refs);
-        assert_eq!(r.code, 2, "{extra:?}: {}", r.stderr);
-        assert!(
-            r.stderr.contains(msg),
-            "{extra:?}: expected {msg:?} in {}",
-            r.stderr
-        );
-        assert_eq!(r.stderr.trim().lines().count(), 1, "{}", r.stderr);
+        h.run(&refs).refused(msg);
     }
     let r = h.run(&[
         "issue",

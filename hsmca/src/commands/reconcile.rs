@@ -1,6 +1,9 @@
 //! `hsmca reconcile`: complete or revoke `pending` records left by a crash.
 
 use ca_core::clock::{Clock, SystemClock};
+use std::collections::HashMap;
+
+use ca_core::issuer::Issuer;
 use ca_core::reconcile::{reconcile, Mode, Outcome};
 use chrono::Duration;
 
@@ -19,21 +22,24 @@ pub(crate) fn run(env: &Env, a: &ReconcileArgs) -> CliResult {
     } else {
         Mode::Complete
     };
-    let mut token = None;
-    let mut issuer_for = |ca_name: &str| -> ca_core::Result<ca_core::issuer::Issuer> {
+    // The token and each CA's issuer are opened once, on first need, and reused for every
+    // pending record of that CA.
+    let mut token: Option<std::sync::Arc<hsm_backend::Token>> = None;
+    let mut issuers: HashMap<String, Issuer> = HashMap::new();
+    let mut issuer_for = |ca_name: &str| -> Result<Issuer, String> {
+        if let Some(i) = issuers.get(ca_name) {
+            return Ok(i.clone());
+        }
         let t = match &token {
-            Some(t) => std::sync::Arc::clone(t),
-            None => {
-                let t = env
-                    .open_token()
-                    .map_err(|e| ca_core::Error::Encoding(e.to_string()))?;
-                token = Some(t.clone());
-                t
-            }
+            Some(t) => t.clone(),
+            None => token
+                .insert(env.open_token().map_err(|e| e.to_string())?)
+                .clone(),
         };
-        let ca = runtime::ca_record(&store, ca_name)
-            .map_err(|e| ca_core::Error::Encoding(e.to_string()))?;
-        runtime::issuer(&t, &ca).map_err(|e| ca_core::Error::Encoding(e.to_string()))
+        let ca = runtime::ca_record(&store, ca_name).map_err(|e| e.to_string())?;
+        let issuer = runtime::issuer(&t, &ca).map_err(|e| e.to_string())?;
+        issuers.insert(ca_name.to_string(), issuer.clone());
+        Ok(issuer)
     };
     let results = reconcile(
         &store,
