@@ -255,7 +255,8 @@ pub trait CertificateStore: Send + Sync {
     fn list_certificates(&self, filter: &CertFilter) -> StoreResult<Vec<CertificateRecord>>;
     /// Marks the certificate revoked, records the revocation and appends `audit` to the audit
     /// log, in one transaction. Allowed from `pending` and `issued`; `InvalidState` if already
-    /// revoked, `NotFound` if unknown.
+    /// revoked, `NotFound` if unknown. The serial's stored OCSP response, if any, is marked
+    /// stale in the same transaction (see [`OcspStore`]).
     fn revoke(&self, revocation: &Revocation, audit: &AuditEvent) -> StoreResult<AuditEntry>;
     /// Returns the next CRL number for (CA, shard): strictly greater than every number
     /// returned before for that pair, by any process sharing the database.
@@ -297,4 +298,88 @@ pub trait AuditStore: Send + Sync {
     fn append_audit(&self, event: &AuditEvent) -> StoreResult<AuditEntry>;
     /// Entries with `seq >= from`, in order, at most `limit`.
     fn audit_entries(&self, from: i64, limit: u32) -> StoreResult<Vec<AuditEntry>>;
+}
+
+/// A pre-signed OCSP response as stored (issue 4): the DER `OCSPResponse` for one serial,
+/// with its CertID hashed with SHA-1 (RFC 5019 §2.1.1), as a responder serves it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OcspResponseRecord {
+    /// Serial of the certificate the response is about.
+    pub serial: Serial,
+    /// Name of the CA that issued the certificate.
+    pub ca_name: String,
+    /// The certificate status the response was made from: `Issued` (answered good) or
+    /// `Revoked`. A response is stored only while the certificate still has this status.
+    pub signed_for: CertStatus,
+    /// Label of the key that signed the response (the CA key or a delegated responder key).
+    pub signer: String,
+    /// The response's thisUpdate (also its producedAt).
+    pub this_update: NaiveDateTime,
+    /// The response's nextUpdate.
+    pub next_update: NaiveDateTime,
+    /// DER of the whole `OCSPResponse`.
+    pub der: Vec<u8>,
+    /// Set by the store, ignored on write: the position of the last change to this row in
+    /// the change feed ([`OcspStore::ocsp_changes`]). Every write takes a new revision
+    /// greater than all before it, and writes become visible in revision order.
+    pub revision: i64,
+    /// Set by the store, ignored on write: the certificate was revoked after this response
+    /// was signed, so it must not be served (a new one has not been stored yet).
+    pub stale: bool,
+}
+
+/// A delegated OCSP responder of a CA (RFC 6960 §4.2.2.2): a key in the HSM and the
+/// `ocsp-signing` certificate the CA issued for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OcspSignerRecord {
+    /// The CA the responder answers for.
+    pub ca_name: String,
+    /// 1 for the CA's first responder, one more for each renewal; unique per CA.
+    pub generation: i64,
+    /// Label of the responder key (a [`KeyRecord`]).
+    pub key_label: String,
+    /// Serial of the responder certificate (a [`CertificateRecord`]).
+    pub serial: Serial,
+    /// DER of the responder certificate.
+    pub certificate_der: Vec<u8>,
+    /// Start of the certificate's validity.
+    pub not_before: NaiveDateTime,
+    /// End of the certificate's validity.
+    pub not_after: NaiveDateTime,
+    /// When the responder was created.
+    pub created_at: NaiveDateTime,
+}
+
+/// Pre-signed OCSP responses and delegated responders.
+///
+/// [`CertificateStore::revoke`] marks the serial's stored response stale in the revocation's
+/// own transaction, so from the revocation's commit on no responder loads a `good` answer
+/// for it from the store.
+pub trait OcspStore: Send + Sync {
+    /// Stores each response (insert or replace), unless at commit time its certificate's
+    /// status is not `signed_for`, or the stored response for that serial has a later
+    /// `this_update`. Returns, per response and in order, whether it was stored.
+    fn put_ocsp_responses(&self, responses: &[OcspResponseRecord]) -> StoreResult<Vec<bool>>;
+    /// The stored response for this serial (stale or not).
+    fn ocsp_response(&self, serial: &Serial) -> StoreResult<Option<OcspResponseRecord>>;
+    /// Stored responses with `revision > after`, in revision order, at most `limit`: the
+    /// change feed that responders follow (and read whole at start).
+    fn ocsp_changes(&self, after: i64, limit: u32) -> StoreResult<Vec<OcspResponseRecord>>;
+    /// Certificates of `ca_name` that need a newly signed response: issued or revoked,
+    /// `not_after >= now`, and with no stored response, a stale one, one signed for another
+    /// status, one signed by a key other than `signer`, or one with
+    /// `this_update < signed_before`. Ordered by serial, at most `limit`.
+    fn ocsp_due(
+        &self,
+        ca_name: &str,
+        signer: &str,
+        signed_before: NaiveDateTime,
+        now: NaiveDateTime,
+        limit: u32,
+    ) -> StoreResult<Vec<CertificateRecord>>;
+    /// Records a delegated responder. `Conflict` if the CA already has one of this
+    /// generation (another node renewed first).
+    fn insert_ocsp_signer(&self, signer: &OcspSignerRecord) -> StoreResult<()>;
+    /// The CA's delegated responder with the highest generation.
+    fn ocsp_signer(&self, ca_name: &str) -> StoreResult<Option<OcspSignerRecord>>;
 }
