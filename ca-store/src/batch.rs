@@ -4,14 +4,18 @@
 //! whichever caller leads a batch (see [`crate::committer`]) can run it: a write to the
 //! rows of one certificate, an event for the audit log, or both.
 //!
-//! A batch is one transaction in two phases. First every job's write, in the order of
+//! A batch is one transaction in three phases. First every job's write, in the order of
 //! the certificate serials, so that two batches (of this process or another) that touch
 //! the same certificates take their row locks in the same order and cannot deadlock.
+//! Then, for the jobs whose writes succeeded and that revoke a certificate, the stored
+//! OCSP responses of those certificates are marked stale ([`crate::ocsp::mark_stale`]):
+//! that takes the OCSP revision counter's lock, which must come after every certificate
+//! row lock (`put_ocsp_responses` holds certificate rows while it waits for the counter).
 //! Then the audit events of the jobs whose writes succeeded: the audit lock, the last
 //! entry read once, the events chained onto it in job order and inserted. That phase
 //! takes no row locks, so holding the audit lock cannot deadlock either. A job alone in
 //! its batch thereby issues the same statements, in the same order, as without batching
-//! (a lone write without an event runs in autocommit mode).
+//! (a lone write without an event or OCSP step runs in autocommit mode).
 //!
 //! The first attempt runs the writes one after another. If one fails, the attempt is
 //! rolled back and the batch runs again with each write in its own savepoint, so that
@@ -24,6 +28,7 @@ use crate::audit::append_chained;
 use crate::conn::{write_transaction, DbConnection};
 use crate::error::OpError;
 use crate::models::secs;
+use crate::ocsp::mark_stale;
 use crate::{Store, MAX_RETRIES};
 
 /// What a job gives back: the audit entry it appended, if it appends one.
@@ -43,6 +48,9 @@ pub(crate) struct Job {
     write: Option<Write>,
     /// The event to append to the audit log once `write` has succeeded.
     event: Option<AuditEvent>,
+    /// Once `write` has succeeded, mark the stored OCSP response of certificate `row`
+    /// stale (if there is one), in the same transaction.
+    stales_ocsp: bool,
 }
 
 impl Job {
@@ -59,6 +67,7 @@ impl Job {
             row: Some(row),
             write: Some(Box::new(write)),
             event: None,
+            stales_ocsp: false,
         }
     }
 
@@ -83,6 +92,16 @@ impl Job {
             row: None,
             write: None,
             event: Some(truncated(event)),
+            stales_ocsp: false,
+        }
+    }
+
+    /// This job, which revokes certificate `row`, also marks that certificate's stored
+    /// OCSP response stale, in its transaction, once its write has succeeded.
+    pub(crate) fn marking_ocsp_stale(self) -> Job {
+        Job {
+            stales_ocsp: true,
+            ..self
         }
     }
 
@@ -118,7 +137,12 @@ pub(crate) fn run(store: &Store, mut jobs: Vec<Job>) -> Vec<StoreResult<JobOutpu
         Ok(conn) => conn,
         Err(e) => return fail_all(&jobs, &format!("no database connection: {e}")),
     };
-    if let [job @ Job { event: None, .. }] = jobs.as_mut_slice() {
+    if let [job @ Job {
+        event: None,
+        stales_ocsp: false,
+        ..
+    }] = jobs.as_mut_slice()
+    {
         if let Some(write) = &mut job.write {
             return vec![write(&mut conn)
                 .map(|()| None)
@@ -174,9 +198,10 @@ fn run_in_transaction(conn: &mut DbConnection, jobs: &mut [Job]) -> Vec<StoreRes
     }
 }
 
-/// One attempt inside the transaction: the writes in `order`, then the audit events of
-/// the jobs whose writes succeeded. Without `savepoints`, the first failing write fails
-/// the attempt (and sets `write_failed`); with them, it is undone and reported alone.
+/// One attempt inside the transaction: the writes in `order`, then the OCSP responses
+/// those writes make stale, then the audit events of the jobs whose writes succeeded.
+/// Without `savepoints`, the first failing write fails the attempt (and sets
+/// `write_failed`); with them, it is undone and reported alone.
 fn attempt_batch(
     c: &mut DbConnection,
     jobs: &mut [Job],
@@ -212,6 +237,16 @@ fn attempt_batch(
                 return Err(e);
             }
         }
+    }
+    // Stale OCSP responses of the certificates that the succeeded writes revoked, in
+    // serial order (as `order` is), after every certificate row lock of the batch.
+    let stale: Vec<&str> = order
+        .iter()
+        .filter(|&&i| jobs[i].stales_ocsp && !matches!(results[i], Some(Err(_))))
+        .filter_map(|&i| jobs[i].row.as_deref())
+        .collect();
+    if !stale.is_empty() {
+        mark_stale(c, &stale)?;
     }
     // The events of the jobs whose writes succeeded, in the order the writes ran.
     let audited: Vec<usize> = order

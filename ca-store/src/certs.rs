@@ -28,6 +28,46 @@ fn status_of(conn: &mut DbConnection, serial: &str) -> QueryResult<Option<String
         .optional()
 }
 
+/// The write job of [`CertificateStore::revoke`]: the status change, the revocation row
+/// and `audit`, and the serial's stored OCSP response marked stale, in one transaction.
+pub(crate) fn revoke_job(revocation: &Revocation, audit: &AuditEvent) -> Job {
+    let op = format!("revoke certificate {}", revocation.serial);
+    let revocation_row = RevocationRow::from(revocation);
+    let serial = revocation.serial.clone();
+    let key = serial.to_hex();
+    let row = key.clone();
+    let write = move |c: &mut DbConnection| -> Result<(), OpError> {
+        // Writing first makes the check and the change one step: on PostgreSQL a
+        // concurrent revoke waits for this row lock, then finds nothing to update.
+        let changed = diesel::update(
+            certificates::table
+                .filter(certificates::serial.eq(&key))
+                .filter(certificates::status.eq_any([PENDING, ISSUED])),
+        )
+        .set(certificates::status.eq(CertStatus::Revoked.as_str()))
+        .execute(c)?;
+        if changed == 0 {
+            return Err(match status_of(c, &key)? {
+                None => StoreError::NotFound(format!("certificate {serial}")),
+                Some(status) => StoreError::InvalidState(format!(
+                    "certificate {serial} is {status}, not pending or issued"
+                )),
+            }
+            .into());
+        }
+        diesel::insert_into(revocations::table)
+            .values(&revocation_row)
+            .execute(c)?;
+        Ok(())
+    };
+    // The stored OCSP response is marked stale by the batch, in this same transaction,
+    // after all of the batch's certificate writes rather than here: that takes the OCSP
+    // revision counter's lock, which must come after every certificate row lock
+    // (`put_ocsp_responses` holds certificate rows while it waits for the counter; see
+    // `crate::ocsp`).
+    Job::write_with_audit(op, row, write, audit).marking_ocsp_stale()
+}
+
 impl CertificateStore for Store {
     fn insert_pending(&self, cert: &PendingCertificate) -> StoreResult<()> {
         let op = format!("insert pending certificate {}", cert.serial);
@@ -129,36 +169,7 @@ impl CertificateStore for Store {
     }
 
     fn revoke(&self, revocation: &Revocation, audit: &AuditEvent) -> StoreResult<AuditEntry> {
-        let op = format!("revoke certificate {}", revocation.serial);
-        let revocation_row = RevocationRow::from(revocation);
-        let serial = revocation.serial.clone();
-        let key = serial.to_hex();
-        let row = key.clone();
-        let write = move |c: &mut DbConnection| -> Result<(), OpError> {
-            // Writing first makes the check and the change one step: on PostgreSQL a
-            // concurrent revoke waits for this row lock, then finds nothing to update.
-            let changed = diesel::update(
-                certificates::table
-                    .filter(certificates::serial.eq(&key))
-                    .filter(certificates::status.eq_any([PENDING, ISSUED])),
-            )
-            .set(certificates::status.eq(CertStatus::Revoked.as_str()))
-            .execute(c)?;
-            if changed == 0 {
-                return Err(match status_of(c, &key)? {
-                    None => StoreError::NotFound(format!("certificate {serial}")),
-                    Some(status) => StoreError::InvalidState(format!(
-                        "certificate {serial} is {status}, not pending or issued"
-                    )),
-                }
-                .into());
-            }
-            diesel::insert_into(revocations::table)
-                .values(&revocation_row)
-                .execute(c)?;
-            Ok(())
-        };
-        self.write_audited(Job::write_with_audit(op, row, write, audit))
+        self.write_audited(revoke_job(revocation, audit))
     }
 
     fn next_crl_number(&self, ca_name: &str, shard: i32) -> StoreResult<i64> {

@@ -21,6 +21,7 @@ mod conn;
 mod error;
 mod migrate;
 mod models;
+mod ocsp;
 mod schema;
 mod sqlite;
 
@@ -44,8 +45,8 @@ const PG_BATCHES_AT_ONCE: usize = 2;
 
 /// A handle to the hsmca database; cloning it shares the connection pool.
 ///
-/// Implements [`ca_core::store::CaStore`], [`ca_core::store::CertificateStore`] and
-/// [`ca_core::store::AuditStore`].
+/// Implements [`ca_core::store::CaStore`], [`ca_core::store::CertificateStore`],
+/// [`ca_core::store::AuditStore`] and [`ca_core::store::OcspStore`].
 #[derive(Clone)]
 pub struct Store {
     pool: Pool<ConnManager>,

@@ -5,14 +5,16 @@
 
 use ca_core::serial::Serial;
 use ca_core::store::{
-    AuditEntry, AuditEvent, CaRecord, CertStatus, CertificateRecord, KeyRecord, PendingCertificate,
-    Revocation, StoreError,
+    AuditEntry, AuditEvent, CaRecord, CertStatus, CertificateRecord, KeyRecord, OcspResponseRecord,
+    OcspSignerRecord, PendingCertificate, Revocation, StoreError,
 };
 use chrono::{NaiveDateTime, SubsecRound};
 use diesel::prelude::*;
 
 use crate::error::corrupt;
-use crate::schema::{audit_log, cas, certificates, keys, revocations};
+use crate::schema::{
+    audit_log, cas, certificates, keys, ocsp_responses, ocsp_signers, revocations,
+};
 
 /// `t` without its fractional second.
 pub(crate) fn secs(t: NaiveDateTime) -> NaiveDateTime {
@@ -271,5 +273,115 @@ impl From<AuditRow> for AuditEntry {
             prev_hash: r.prev_hash,
             hash: r.hash,
         }
+    }
+}
+
+/// A row of `ocsp_responses`.
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = ocsp_responses)]
+pub(crate) struct OcspResponseRow {
+    pub(crate) serial: String,
+    ca_name: String,
+    pub(crate) signed_for: String,
+    signer: String,
+    pub(crate) this_update: NaiveDateTime,
+    next_update: NaiveDateTime,
+    der: Vec<u8>,
+    pub(crate) revision: i64,
+    /// 1 if stale, else 0.
+    pub(crate) stale: i16,
+}
+
+impl OcspResponseRow {
+    /// The row `put_ocsp_responses` writes for `r`, not yet stale and with revision 0 (the
+    /// writer assigns the real one). `InvalidState` unless `signed_for` is `Issued` or
+    /// `Revoked`: a pending certificate is never answered for.
+    pub(crate) fn new(r: &OcspResponseRecord) -> Result<Self, StoreError> {
+        if !matches!(r.signed_for, CertStatus::Issued | CertStatus::Revoked) {
+            return Err(StoreError::InvalidState(format!(
+                "OCSP response for certificate {} is signed for status {}; only issued or \
+                 revoked certificates get stored responses",
+                r.serial,
+                r.signed_for.as_str()
+            )));
+        }
+        Ok(OcspResponseRow {
+            serial: r.serial.to_hex(),
+            ca_name: r.ca_name.clone(),
+            signed_for: r.signed_for.as_str().to_string(),
+            signer: r.signer.clone(),
+            this_update: secs(r.this_update),
+            next_update: secs(r.next_update),
+            der: r.der.clone(),
+            revision: 0,
+            stale: 0,
+        })
+    }
+}
+
+impl TryFrom<OcspResponseRow> for OcspResponseRecord {
+    type Error = StoreError;
+
+    fn try_from(r: OcspResponseRow) -> Result<Self, StoreError> {
+        let signed_for = CertStatus::parse(&r.signed_for)
+            .filter(|s| *s != CertStatus::Pending)
+            .ok_or_else(|| corrupt("OCSP response status", &r.signed_for))?;
+        Ok(OcspResponseRecord {
+            serial: parse_serial(&r.serial)?,
+            ca_name: r.ca_name,
+            signed_for,
+            signer: r.signer,
+            this_update: r.this_update,
+            next_update: r.next_update,
+            der: r.der,
+            revision: r.revision,
+            stale: r.stale != 0,
+        })
+    }
+}
+
+/// A row of `ocsp_signers`.
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = ocsp_signers)]
+pub(crate) struct OcspSignerRow {
+    ca_name: String,
+    generation: i64,
+    key_label: String,
+    serial: String,
+    certificate_der: Vec<u8>,
+    not_before: NaiveDateTime,
+    not_after: NaiveDateTime,
+    created_at: NaiveDateTime,
+}
+
+impl From<&OcspSignerRecord> for OcspSignerRow {
+    fn from(s: &OcspSignerRecord) -> Self {
+        OcspSignerRow {
+            ca_name: s.ca_name.clone(),
+            generation: s.generation,
+            key_label: s.key_label.clone(),
+            serial: s.serial.to_hex(),
+            certificate_der: s.certificate_der.clone(),
+            not_before: secs(s.not_before),
+            not_after: secs(s.not_after),
+            created_at: secs(s.created_at),
+        }
+    }
+}
+
+impl TryFrom<OcspSignerRow> for OcspSignerRecord {
+    type Error = StoreError;
+
+    fn try_from(r: OcspSignerRow) -> Result<Self, StoreError> {
+        Ok(OcspSignerRecord {
+            serial: parse_serial(&r.serial)?,
+            ca_name: r.ca_name,
+            generation: r.generation,
+            key_label: r.key_label,
+            certificate_der: r.certificate_der,
+            not_before: r.not_before,
+            not_after: r.not_after,
+            created_at: r.created_at,
+        })
     }
 }

@@ -82,5 +82,40 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    ocsp_responses (serial) {
+        serial -> Text,
+        ca_name -> Text,
+        signed_for -> Text,
+        signer -> Text,
+        this_update -> Timestamp,
+        next_update -> Timestamp,
+        der -> Binary,
+        revision -> BigInt,
+        stale -> SmallInt,
+    }
+}
+
+diesel::table! {
+    ocsp_revision (id) {
+        id -> Integer,
+        last -> BigInt,
+    }
+}
+
+diesel::table! {
+    ocsp_signers (ca_name, generation) {
+        ca_name -> Text,
+        generation -> BigInt,
+        key_label -> Text,
+        serial -> Text,
+        certificate_der -> Binary,
+        not_before -> Timestamp,
+        not_after -> Timestamp,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(revocations -> certificates (serial));
-diesel::allow_tables_to_appear_in_same_query!(certificates, revocations);
+diesel::joinable!(ocsp_responses -> certificates (serial));
+diesel::allow_tables_to_appear_in_same_query!(certificates, revocations, ocsp_responses);

@@ -52,6 +52,16 @@ pub(crate) enum Command {
     /// Certificate profiles.
     #[command(subcommand)]
     Profile(ProfileCommand),
+    /// Serve OCSP over HTTP, with /healthz, /readyz and /metrics.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// Address to listen on instead of `serve.listen` (port 0 picks a free port; the
+    /// address is printed once bound).
+    #[arg(long)]
+    pub(crate) listen: Option<String>,
 }
 
 #[derive(Debug, Args)]

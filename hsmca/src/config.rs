@@ -20,6 +20,55 @@ pub(crate) struct Config {
     /// `[issuance]`.
     #[serde(default)]
     pub(crate) issuance: IssuanceConfig,
+    /// `[serve]`.
+    #[serde(default)]
+    pub(crate) serve: ServeConfig,
+    /// `[ocsp]`.
+    #[serde(default)]
+    pub(crate) ocsp: ocsp_responder::OcspConfig,
+}
+
+/// `[serve]`: the HTTP listener of `hsmca serve`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ServeConfig {
+    /// Address and port for plain HTTP (OCSP, health, metrics). Default `127.0.0.1:8080`.
+    #[serde(default = "default_listen")]
+    pub(crate) listen: String,
+    /// HTTP worker threads, 1 to 64. Default 2.
+    #[serde(default = "default_workers")]
+    pub(crate) workers: usize,
+    /// Time a client has to send a request's head, and then its body, in milliseconds,
+    /// 100 to 60000. Default 5000.
+    #[serde(default = "default_request_timeout")]
+    pub(crate) request_timeout_ms: u64,
+    /// Idle keep-alive, in seconds, 0 to 300 (0 closes after each response). Default 30.
+    #[serde(default = "default_keep_alive")]
+    pub(crate) keep_alive_seconds: u64,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        ServeConfig {
+            listen: default_listen(),
+            workers: default_workers(),
+            request_timeout_ms: default_request_timeout(),
+            keep_alive_seconds: default_keep_alive(),
+        }
+    }
+}
+
+fn default_listen() -> String {
+    "127.0.0.1:8080".into()
+}
+fn default_workers() -> usize {
+    2
+}
+fn default_request_timeout() -> u64 {
+    5000
+}
+fn default_keep_alive() -> u64 {
+    30
 }
 
 /// `[issuance]`: profiles, key blocklist, revocation policy.
@@ -133,6 +182,28 @@ impl Config {
                 config.database.pool_size
             )));
         }
+        let bad =
+            |msg: String| CliError::input(format!("invalid config file {}: {msg}", path.display()));
+        let s = &config.serve;
+        if !(1..=64).contains(&s.workers) {
+            return Err(bad(format!(
+                "serve.workers {} is outside 1 to 64",
+                s.workers
+            )));
+        }
+        if !(100..=60_000).contains(&s.request_timeout_ms) {
+            return Err(bad(format!(
+                "serve.request_timeout_ms {} is outside 100 to 60000",
+                s.request_timeout_ms
+            )));
+        }
+        if s.keep_alive_seconds > 300 {
+            return Err(bad(format!(
+                "serve.keep_alive_seconds {} is outside 0 to 300",
+                s.keep_alive_seconds
+            )));
+        }
+        config.ocsp.validate().map_err(bad)?;
         Ok(config)
     }
 }

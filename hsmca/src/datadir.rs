@@ -29,6 +29,11 @@ impl DataDir {
         self.root.join("hsmca.db")
     }
 
+    /// Sockets of running `hsmca serve` processes (see `ocsp_responder::nudge`).
+    pub(crate) fn run_dir(&self) -> PathBuf {
+        self.root.join("run")
+    }
+
     pub(crate) fn softhsm_conf(&self) -> PathBuf {
         self.root.join("softhsm2.conf")
     }

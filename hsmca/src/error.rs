@@ -72,4 +72,16 @@ impl From<ca_core::store::StoreError> for CliError {
     }
 }
 
+impl From<ocsp_responder::Error> for CliError {
+    fn from(e: ocsp_responder::Error) -> Self {
+        use ocsp_responder::Error as E;
+        match e {
+            E::Core(c) => c.into(),
+            E::Hsm(h) => h.into(),
+            E::Setup(s) => CliError::Input(s),
+            other => CliError::Operational(other.to_string()),
+        }
+    }
+}
+
 pub(crate) type CliResult<T = ()> = Result<T, CliError>;

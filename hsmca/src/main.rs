@@ -47,6 +47,7 @@ fn run(cli: &Cli) -> CliResult {
         Command::Revoke(args) => commands::revoke::run(&env, args),
         Command::Reconcile(args) => commands::reconcile::run(&env, args),
         Command::Profile(cmd) => commands::profile::run(&env, cmd),
+        Command::Serve(args) => commands::serve::run(&env, args),
     }
 }
 

@@ -96,6 +96,11 @@ impl Hsmca {
         self
     }
 
+    /// The environment variables added to every run.
+    pub fn envs(&self) -> &[(String, String)] {
+        &self.env
+    }
+
     /// The data directory.
     pub fn data_dir(&self) -> PathBuf {
         self.dir.path().join("data")

@@ -7,6 +7,7 @@ pub mod inproc;
 pub mod openssl;
 pub mod pki;
 pub mod postgres;
+pub mod serve;
 pub mod softhsm;
 
 use std::path::PathBuf;

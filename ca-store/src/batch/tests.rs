@@ -100,12 +100,9 @@ fn insert(p: &PendingCertificate) -> Job {
 
 /// Inserts `p`, with an audit event naming `target`.
 fn insert_audited(p: &PendingCertificate, target: &str) -> Job {
-    let Job { op, row, write, .. } = insert(p);
     Job {
-        op,
-        row,
-        write,
         event: Some(event(target)),
+        ..insert(p)
     }
 }
 

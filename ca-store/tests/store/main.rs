@@ -5,4 +5,5 @@ mod batch;
 mod cas;
 mod certs;
 mod common;
+mod ocsp;
 mod open;

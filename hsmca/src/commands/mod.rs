@@ -8,3 +8,4 @@ pub(crate) mod issue;
 pub(crate) mod profile;
 pub(crate) mod reconcile;
 pub(crate) mod revoke;
+pub(crate) mod serve;

@@ -4,9 +4,15 @@ use ca_core::clock::{Clock, SystemClock};
 use ca_core::revocation::{revoke, Reason, RevocationPolicy};
 use ca_core::serial::Serial;
 
+use std::sync::Arc;
+
+use ocsp_responder::nudge;
+use ocsp_responder::service::{self, Parts};
+
 use crate::cli::RevokeArgs;
 use crate::context::Env;
 use crate::error::{CliError, CliResult};
+use crate::runtime;
 
 const ACTOR: &str = "crypto-officer:cli";
 
@@ -28,9 +34,9 @@ pub(crate) fn run(env: &Env, a: &RevokeArgs) -> CliResult {
     let policy = RevocationPolicy {
         allow_certificate_hold: env.config.issuance.allow_certificate_hold,
     };
-    let store = env.open_store()?;
+    let store = Arc::new(env.open_store()?);
     let r = revoke(
-        &store,
+        store.as_ref(),
         &serial,
         reason,
         invalidity,
@@ -44,5 +50,42 @@ pub(crate) fn run(env: &Env, a: &RevokeArgs) -> CliResult {
         reason.name(),
         r.revoked_at.format("%Y-%m-%d %H:%M:%S")
     );
+    resign_ocsp(env, store, &serial);
     Ok(())
+}
+
+/// Re-signs the serial's OCSP response as revoked and wakes local responders. The
+/// revocation is already committed and its stale mark stops any `good` answer from the
+/// store, so a failure here is reported but does not fail the command: responders then
+/// sign on demand.
+fn resign_ocsp(env: &Env, store: Arc<ca_store::Store>, serial: &Serial) {
+    if !env.config.ocsp.enabled {
+        return;
+    }
+    let outcome = env
+        .open_token()
+        .map_err(|e| e.to_string())
+        .and_then(|token| {
+            let parts = Parts {
+                token,
+                store,
+                profiles: runtime::profiles(env).map_err(|e| e.to_string())?,
+                clock: Arc::new(SystemClock),
+                config: env.config.ocsp.clone(),
+            };
+            service::resign_serial(&parts, serial).map_err(|e| e.to_string())
+        });
+    match outcome {
+        Ok(true) => eprintln!("hsmca: OCSP response re-signed: revoked"),
+        Ok(false) => eprintln!(
+            "hsmca: no OCSP responder key yet; responders will sign the revoked answer on demand"
+        ),
+        Err(e) => eprintln!(
+            "hsmca: warning: could not re-sign the OCSP response ({e}); responders will sign the revoked answer on demand"
+        ),
+    }
+    let woken = nudge::poke_all(&env.data.run_dir());
+    if woken > 0 {
+        eprintln!("hsmca: {woken} local OCSP responder(s) updated");
+    }
 }
