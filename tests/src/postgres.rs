@@ -13,6 +13,21 @@ pub struct TestSchema {
 }
 
 impl TestSchema {
+    /// The schema's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Runs SQL as the server's base URL (outside the schema's search path).
+    pub fn admin_sql(&self, sql: &str) -> Result<(), String> {
+        psql(&self.base, sql)
+    }
+
+    /// The server URL without the schema option.
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
     /// A database URL whose `search_path` is this schema.
     pub fn url(&self) -> String {
         let sep = if self.base.contains('?') { '&' } else { '?' };

@@ -148,6 +148,25 @@ fn good_revoked_unknown_over_post_and_get_verified_by_openssl() {
     );
     assert!(text.contains("OCSP No Check"), "{text}");
 
+    // Several CAs behind one responder: the root answers for the issuing CA's certificate.
+    let (issuing, root) = (h.path("issuing.pem"), h.path("root.pem"));
+    let out = openssl::run(&[
+        "ocsp",
+        "-issuer",
+        s(&root),
+        "-cert",
+        s(&issuing),
+        "-url",
+        &url,
+        "-CAfile",
+        s(&root),
+        "-no_nonce",
+    ]);
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(text.contains(&format!("{}: good", s(&issuing))), "{text}");
+    assert!(text.contains("Response verify OK"), "{text}");
+
     // A serial the CA never issued.
     let (ok, text) = query(
         &h,
