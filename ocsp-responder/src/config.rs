@@ -71,6 +71,12 @@ pub struct OcspConfig {
     /// Most certificates asked about in one request, 1 to 64. Default 16.
     #[serde(default = "default_max_certs")]
     pub max_certs_per_request: usize,
+    /// Most on-demand signatures waiting or running at once, 1 to 4096. Default 128. Beyond
+    /// it a request that needs a signature is answered `tryLater` at once, so a flood of
+    /// never-issued serials or nonces cannot queue without bound in front of the HSM;
+    /// pre-signed answers are unaffected.
+    #[serde(default = "default_signing_queue")]
+    pub max_signing_queue: usize,
     /// How often the refresher looks for responses to sign, in seconds, 1 to 3600.
     /// Default 60.
     #[serde(default = "default_refresh")]
@@ -99,6 +105,9 @@ fn default_max_request() -> usize {
 fn default_max_certs() -> usize {
     16
 }
+fn default_signing_queue() -> usize {
+    128
+}
 fn default_refresh() -> u64 {
     60
 }
@@ -117,6 +126,7 @@ impl Default for OcspConfig {
             unknown_serials: UnknownPolicy::default(),
             max_request_bytes: default_max_request(),
             max_certs_per_request: default_max_certs(),
+            max_signing_queue: default_signing_queue(),
             refresh_interval_seconds: default_refresh(),
             follow_interval_ms: default_follow(),
             cas: None,

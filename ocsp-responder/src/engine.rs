@@ -4,7 +4,7 @@
 //! ([`Responder::refresh`], [`Responder::follow`]).
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -86,6 +86,7 @@ pub struct Responder {
     metrics: Metrics,
     watermark: AtomicI64,
     follow_lock: Mutex<()>,
+    signing: AtomicUsize,
 }
 
 impl std::fmt::Debug for Responder {
@@ -124,6 +125,7 @@ impl Responder {
             metrics: Metrics::default(),
             watermark: AtomicI64::new(0),
             follow_lock: Mutex::new(()),
+            signing: AtomicUsize::new(0),
         }
     }
 
@@ -207,6 +209,11 @@ impl Responder {
                 return Outcome::Reply(Reply::from_entry(e));
             }
         }
+        if self.signing.fetch_add(1, Ordering::AcqRel) >= self.config.max_signing_queue {
+            self.signing.fetch_sub(1, Ordering::AcqRel);
+            inc(&self.metrics.try_later);
+            return Outcome::Reply(error_reply(OcspResponseStatus::TryLater));
+        }
         Outcome::Sign(Work {
             ca,
             items,
@@ -217,7 +224,9 @@ impl Responder {
     /// Signs what `work` needs (reading the store, signing in the HSM) and keeps the answer
     /// for the next asker when it can be reused. Blocks.
     pub fn answer_slow(&self, work: Work, now: NaiveDateTime) -> Reply {
-        match self.sign_work(work, now) {
+        let result = self.sign_work(work, now);
+        self.signing.fetch_sub(1, Ordering::AcqRel);
+        match result {
             Ok(r) => r,
             Err(e) => {
                 tracing::warn!(error = %e, "could not sign an OCSP response on demand");

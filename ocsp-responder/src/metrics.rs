@@ -20,8 +20,10 @@ pub struct Metrics {
     pub malformed: AtomicU64,
     /// `unauthorized` answers.
     pub unauthorized: AtomicU64,
-    /// `internalError` / `tryLater` answers.
+    /// `internalError` answers.
     pub internal_errors: AtomicU64,
+    /// `tryLater` answers (too many signatures waiting).
+    pub try_later: AtomicU64,
     /// HTTP 413 answers.
     pub too_large: AtomicU64,
     /// HTTP 304 answers.
@@ -41,7 +43,7 @@ impl Metrics {
     /// Renders the counters, plus the gauges given (name, help, value).
     pub fn render(&self, gauges: &[(&str, &str, u64)]) -> String {
         let mut out = String::new();
-        let counters: [(&str, &str, &AtomicU64); 12] = [
+        let counters: [(&str, &str, &AtomicU64); 13] = [
             (
                 "hsmca_ocsp_requests_total{method=\"GET\"}",
                 "OCSP requests",
@@ -81,6 +83,11 @@ impl Metrics {
                 "hsmca_ocsp_errors_total{status=\"internalError\"}",
                 "",
                 &self.internal_errors,
+            ),
+            (
+                "hsmca_ocsp_errors_total{status=\"tryLater\"}",
+                "",
+                &self.try_later,
             ),
             (
                 "hsmca_http_responses_total{code=\"413\"}",

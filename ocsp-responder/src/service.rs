@@ -165,6 +165,12 @@ pub fn resign_serial(parts: &Parts, serial: &Serial) -> Result<bool> {
     else {
         return Ok(false);
     };
+    let now = parts.clock.now();
+    if key.not_after.is_some_and(|end| end <= now) {
+        // The newest responder has expired (no `hsmca serve` renewed it): a response it
+        // signed would not verify. `hsmca serve` renews it and signs on demand.
+        return Ok(false);
+    }
     let responder = CaResponder::new(&ca, key.clone())?;
     let unknown = match parts.config.unknown_serials {
         UnknownPolicy::Unknown => UnknownSerials::Unknown,
@@ -176,7 +182,7 @@ pub fn resign_serial(parts: &Parts, serial: &Serial) -> Result<bool> {
         &record,
         unknown,
         parts.config.validity(),
-        parts.clock.now(),
+        now,
     )?;
     Ok(parts.store.put_ocsp_responses(&[signed])?.first() == Some(&true))
 }

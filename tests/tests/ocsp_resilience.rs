@@ -203,3 +203,71 @@ fn delegated_responders_are_renewed_before_they_expire_and_responses_follow() {
     assert_eq!(cert.status, CertStatus::Issued);
     assert_eq!(cert.pending.profile, "ocsp-signing");
 }
+
+#[test]
+fn on_demand_signing_is_bounded_and_the_excess_is_told_to_try_later() {
+    use ca_core::ocsp::asn1::{OcspRequest, OcspResponse, OcspResponseStatus, Request, TbsRequest};
+    use der::{Decode, Encode};
+    use ocsp_responder::engine::Outcome;
+    let t = softhsm::fresh_token("queue");
+    let dir = tempfile::tempdir().unwrap();
+    let store = ca_store::Store::open(dir.path().join("q.db").to_str().unwrap(), 4).unwrap();
+    inproc::ceremony(
+        &t.token,
+        &store,
+        include_str!("../../ceremony/default.toml"),
+        "queue",
+    );
+    let config = OcspConfig {
+        max_signing_queue: 1,
+        ..OcspConfig::default()
+    };
+    let now = SystemClock.now();
+    let parts = Parts {
+        token: t.token.clone(),
+        store: Arc::new(store.clone()),
+        profiles: profiles::ProfileSet::builtin().unwrap(),
+        clock: Arc::new(FixedClock(now)),
+        config,
+    };
+    let responder = start(&parts).unwrap();
+    let issuing = responder
+        .cas()
+        .iter()
+        .find(|c| c.name == "issuing")
+        .unwrap();
+    // Requests for never-issued serials: each needs a signature.
+    let request = |n: u8| {
+        let serial = ca_core::serial::Serial::from_bytes(&[0x11, n]).unwrap();
+        OcspRequest {
+            tbs_request: TbsRequest {
+                version: Default::default(),
+                requestor_name: None,
+                request_list: vec![Request {
+                    req_cert: issuing.sha1_cert_id(&serial).unwrap(),
+                    single_request_extensions: None,
+                }],
+                request_extensions: None,
+            },
+            optional_signature: None,
+        }
+        .to_der()
+        .unwrap()
+    };
+    let status = |o: &Outcome| match o {
+        Outcome::Reply(r) => Some(OcspResponse::from_der(&r.body).unwrap().response_status),
+        Outcome::Sign(_) => None,
+    };
+    let first = responder.answer_fast(&request(1), now);
+    assert_eq!(status(&first), None, "the first one is signed");
+    let second = responder.answer_fast(&request(2), now);
+    assert_eq!(status(&second), Some(OcspResponseStatus::TryLater));
+    let Outcome::Sign(work) = first else {
+        unreachable!()
+    };
+    let reply = responder.answer_slow(work, now);
+    let parsed = OcspResponse::from_der(&reply.body).unwrap();
+    assert_eq!(parsed.response_status, OcspResponseStatus::Successful);
+    // The slot is free again.
+    assert_eq!(status(&responder.answer_fast(&request(3), now)), None);
+}
