@@ -383,3 +383,76 @@ pub trait OcspStore: Send + Sync {
     /// The CA's delegated responder with the highest generation.
     fn ocsp_signer(&self, ca_name: &str) -> StoreResult<Option<OcspSignerRecord>>;
 }
+
+/// One revoked certificate as a CRL lists it (RFC 5280 §5.1.2.6).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CrlEntry {
+    /// Serial of the revoked certificate.
+    pub serial: Serial,
+    /// When it was revoked.
+    pub revoked_at: NaiveDateTime,
+    /// RFC 5280 CRLReason code.
+    pub reason: u8,
+    /// The invalidity date, when known.
+    pub invalidity_date: Option<NaiveDateTime>,
+}
+
+/// Which revoked certificates [`CrlStore::crl_entries`] returns: those of one CA and CRL
+/// shard, in serial order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CrlQuery {
+    /// The issuing CA.
+    pub ca_name: String,
+    /// The CRL shard (`crl_shard` fixed at issuance).
+    pub shard: i32,
+    /// Only certificates with `not_after >= this` (an entry stays until it has appeared on
+    /// one CRL issued after its certificate expired).
+    pub not_after_from: NaiveDateTime,
+    /// Only revocations with `revoked_at >= this` (delta CRLs); `None` for all.
+    pub revoked_from: Option<NaiveDateTime>,
+    /// Only serials greater than this one (keyset paging); `None` to start.
+    pub after: Option<Serial>,
+    /// At most this many.
+    pub limit: u32,
+}
+
+/// A CRL as published.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CrlRecord {
+    /// The issuing CA.
+    pub ca_name: String,
+    /// The shard.
+    pub shard: i32,
+    /// Its CRL number (from [`CertificateStore::next_crl_number`]).
+    pub number: i64,
+    /// For a delta CRL, the number of its base CRL; `None` for a full CRL.
+    pub base_number: Option<i64>,
+    /// thisUpdate.
+    pub this_update: NaiveDateTime,
+    /// nextUpdate.
+    pub next_update: NaiveDateTime,
+    /// How many entries it lists.
+    pub entries: i64,
+    /// SHA-256 of its DER.
+    pub sha256: Vec<u8>,
+}
+
+/// Revoked certificates for CRLs, and the record of CRLs signed.
+pub trait CrlStore: Send + Sync {
+    /// Revoked certificates matching `q`, ordered by serial, at most `q.limit`. Reads only
+    /// revoked certificates through an index on (CA, shard, status, serial); the caller
+    /// pages with `q.after` to stream any number of them.
+    fn crl_entries(&self, q: &CrlQuery) -> StoreResult<Vec<CrlEntry>>;
+    /// Records a signed CRL and appends `audit` (`crl.sign`) to the audit log, in one
+    /// transaction. `Conflict` if (CA, shard, number) is recorded already.
+    fn record_crl(&self, crl: &CrlRecord, audit: &AuditEvent) -> StoreResult<AuditEntry>;
+    /// The CA's latest CRL of this shard (highest number): full CRLs when `delta` is
+    /// false, delta CRLs when true.
+    fn latest_crl(&self, ca_name: &str, shard: i32, delta: bool) -> StoreResult<Option<CrlRecord>>;
+    /// Recorded CRLs, newest first (by thisUpdate, then number), optionally of one CA, at
+    /// most `limit`.
+    fn list_crls(&self, ca_name: Option<&str>, limit: u32) -> StoreResult<Vec<CrlRecord>>;
+    /// The latest `revoked_at` among the revocations of this CA and shard, if any (the
+    /// publisher compares it with its last CRL to decide whether to publish early).
+    fn last_revocation(&self, ca_name: &str, shard: i32) -> StoreResult<Option<NaiveDateTime>>;
+}
