@@ -164,6 +164,16 @@ impl Issuer {
         &self.name
     }
 
+    /// The CA's subject name (the issuer of what it signs).
+    pub fn subject(&self) -> &Name {
+        &self.subject
+    }
+
+    /// The CA's key identifier (its certificates' and CRLs' authorityKeyIdentifier).
+    pub fn key_id(&self) -> &[u8] {
+        &self.key_id
+    }
+
     /// The signing key.
     pub fn key(&self) -> &CaKey {
         &self.key

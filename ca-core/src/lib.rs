@@ -7,6 +7,7 @@ pub mod algorithm;
 pub mod audit;
 pub mod ceremony;
 pub mod clock;
+pub mod crl;
 pub mod csr;
 pub mod error;
 pub mod extensions;

@@ -75,6 +75,12 @@ impl CaKey {
     pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>> {
         self.signer.sign(message).map_err(Error::Hsm)
     }
+
+    /// Signs in the HSM a message given as its digest under the scheme's hash
+    /// ([`SignatureScheme::prehash`]); `Hsm(Invalid)` for schemes without one.
+    pub fn sign_prehashed(&self, digest: &[u8]) -> Result<Vec<u8>> {
+        self.signer.sign_prehashed(digest).map_err(Error::Hsm)
+    }
 }
 
 impl signature::Keypair for CaKey {

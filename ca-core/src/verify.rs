@@ -61,3 +61,42 @@ pub fn verify_signature(
         Err(format!("{scheme} signature does not verify"))
     }
 }
+
+/// Checks `signature` over a message given only as its `digest` (the scheme's hash), for
+/// messages too large to hold (CRLs). ECDSA P-256/P-384 and RSASSA-PKCS1-v1_5, through
+/// RustCrypto's prehash verifiers; other schemes are refused.
+pub fn verify_prehashed(
+    scheme: SignatureScheme,
+    spki_der: &[u8],
+    digest: &[u8],
+    signature: &[u8],
+) -> Result<(), String> {
+    use signature::hazmat::PrehashVerifier;
+    use spki::DecodePublicKey;
+    use SignatureScheme as S;
+    let bad = |e: &dyn std::fmt::Display| format!("{scheme} signature does not verify: {e}");
+    match scheme {
+        S::EcdsaSha256 => {
+            let key =
+                p256::ecdsa::VerifyingKey::from_public_key_der(spki_der).map_err(|e| bad(&e))?;
+            let sig = p256::ecdsa::DerSignature::try_from(signature).map_err(|e| bad(&e))?;
+            key.verify_prehash(digest, &sig).map_err(|e| bad(&e))
+        }
+        S::EcdsaSha384 => {
+            let key =
+                p384::ecdsa::VerifyingKey::from_public_key_der(spki_der).map_err(|e| bad(&e))?;
+            let sig = p384::ecdsa::DerSignature::try_from(signature).map_err(|e| bad(&e))?;
+            key.verify_prehash(digest, &sig).map_err(|e| bad(&e))
+        }
+        S::RsaPkcs1Sha256 | S::RsaPkcs1Sha384 | S::RsaPkcs1Sha512 => {
+            let key = rsa::PublicKey::from_public_key_der(spki_der).map_err(|e| bad(&e))?;
+            let padding = match scheme {
+                S::RsaPkcs1Sha256 => rsa::Pkcs1v15Sign::new::<sha2::Sha256>(),
+                S::RsaPkcs1Sha384 => rsa::Pkcs1v15Sign::new::<sha2::Sha384>(),
+                _ => rsa::Pkcs1v15Sign::new::<sha2::Sha512>(),
+            };
+            key.verify(padding, digest, signature).map_err(|e| bad(&e))
+        }
+        other => Err(format!("no prehash verifier for {other}")),
+    }
+}

@@ -18,5 +18,5 @@ pub use keys::{KeyInfo, KeyRef, KeySpec};
 pub use module::{Module, TokenSummary, SOFTHSM2_MODULE};
 pub use pin::Pin;
 pub use pubkey::PublicKey;
-pub use sign::{HsmSigner, SignatureScheme, Signer};
+pub use sign::{HsmSigner, Prehash, SignatureScheme, Signer};
 pub use token::{Token, TokenStatus};

@@ -137,6 +137,67 @@ pub trait Signer: Send + Sync {
     fn public_key(&self) -> &PublicKey;
     /// Signs `message` (not a digest: hashing is part of the scheme).
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>>;
+    /// Signs a message of which only the digest is given, hashed with the scheme's hash
+    /// (see [`SignatureScheme::prehash`]): lets a caller stream a large message (a CRL)
+    /// through the hash instead of holding it. The signature is the same as
+    /// [`Signer::sign`] of the whole message. Schemes that sign the message itself
+    /// (Ed25519) refuse.
+    fn sign_prehashed(&self, digest: &[u8]) -> Result<Vec<u8>> {
+        let _ = digest;
+        Err(Error::Invalid {
+            what: "signature scheme",
+            reason: format!("{} cannot sign a prehashed message", self.scheme()),
+        })
+    }
+}
+
+/// A hash a scheme signs the digest of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Prehash {
+    /// SHA-256.
+    Sha256,
+    /// SHA-384.
+    Sha384,
+    /// SHA-512.
+    Sha512,
+}
+
+impl Prehash {
+    /// Digest length in octets.
+    pub fn len(self) -> usize {
+        match self {
+            Prehash::Sha256 => 32,
+            Prehash::Sha384 => 48,
+            Prehash::Sha512 => 64,
+        }
+    }
+
+    /// Always false (a digest is never empty); for clippy's `len` convention.
+    pub fn is_empty(self) -> bool {
+        false
+    }
+}
+
+impl SignatureScheme {
+    /// The hash whose digest [`Signer::sign_prehashed`] takes, or `None` for schemes that
+    /// sign the whole message (Ed25519).
+    pub fn prehash(self) -> Option<Prehash> {
+        use SignatureScheme as S;
+        match self {
+            S::RsaPkcs1Sha256 | S::RsaPssSha256 | S::EcdsaSha256 => Some(Prehash::Sha256),
+            S::RsaPkcs1Sha384 | S::RsaPssSha384 | S::EcdsaSha384 => Some(Prehash::Sha384),
+            S::RsaPkcs1Sha512 | S::RsaPssSha512 => Some(Prehash::Sha512),
+            S::Ed25519 => None,
+        }
+    }
+}
+
+/// `DigestInfo ::= SEQUENCE { digestAlgorithm AlgorithmIdentifier, digest OCTET STRING }`
+/// (RFC 8017 §9.2): what CKM_RSA_PKCS signs for RSASSA-PKCS1-v1_5 over a given digest.
+#[derive(Sequence)]
+struct DigestInfo {
+    digest_algorithm: spki::AlgorithmIdentifierOwned,
+    digest: der::asn1::OctetString,
 }
 
 /// A [`Signer`] backed by a private key in a token.
@@ -234,8 +295,76 @@ impl Signer for HsmSigner {
             S::EcdsaSha384 => Some(Sha384::digest(message).to_vec()),
             _ => None,
         };
+        let mechanism = self.message_mechanism();
+        let input: &[u8] = digest.as_deref().unwrap_or(message);
+        self.sign_raw(&mechanism, input)
+    }
+
+    fn sign_prehashed(&self, digest: &[u8]) -> Result<Vec<u8>> {
+        use SignatureScheme as S;
+        let Some(hash) = self.scheme.prehash() else {
+            return Err(Error::Invalid {
+                what: "signature scheme",
+                reason: format!("{} cannot sign a prehashed message", self.scheme),
+            });
+        };
+        if digest.len() != hash.len() {
+            return Err(Error::Invalid {
+                what: "digest",
+                reason: format!(
+                    "{} octets, {} needs {}",
+                    digest.len(),
+                    self.scheme,
+                    hash.len()
+                ),
+            });
+        }
+        let (oid, mgf, mech) = match hash {
+            Prehash::Sha256 => (
+                const_oid::db::rfc5912::ID_SHA_256,
+                PkcsMgfType::MGF1_SHA256,
+                MechanismType::SHA256,
+            ),
+            Prehash::Sha384 => (
+                const_oid::db::rfc5912::ID_SHA_384,
+                PkcsMgfType::MGF1_SHA384,
+                MechanismType::SHA384,
+            ),
+            Prehash::Sha512 => (
+                const_oid::db::rfc5912::ID_SHA_512,
+                PkcsMgfType::MGF1_SHA512,
+                MechanismType::SHA512,
+            ),
+        };
+        match self.scheme {
+            S::EcdsaSha256 | S::EcdsaSha384 => self.sign_raw(&Mechanism::Ecdsa, digest),
+            S::RsaPkcs1Sha256 | S::RsaPkcs1Sha384 | S::RsaPkcs1Sha512 => {
+                let info = DigestInfo {
+                    digest_algorithm: spki::AlgorithmIdentifierOwned {
+                        oid,
+                        parameters: Some(der::asn1::Null.into()),
+                    },
+                    digest: der::asn1::OctetString::new(digest)
+                        .map_err(|e| Error::Malformed(format!("DigestInfo: {e}")))?,
+                }
+                .to_der()
+                .map_err(|e| Error::Malformed(format!("DigestInfo: {e}")))?;
+                self.sign_raw(&Mechanism::RsaPkcs, &info)
+            }
+            _ => {
+                let params = pss(mech, mgf, hash.len() as u64);
+                self.sign_raw(&Mechanism::RsaPkcsPss(params), digest)
+            }
+        }
+    }
+}
+
+impl HsmSigner {
+    /// The mechanism that signs a whole message (or, for ECDSA, its host-computed digest).
+    fn message_mechanism(&self) -> Mechanism<'static> {
+        use SignatureScheme as S;
         let eddsa = EddsaParams::new(EddsaSignatureScheme::Pure);
-        let mechanism = match self.scheme {
+        match self.scheme {
             S::RsaPkcs1Sha256 => Mechanism::Sha256RsaPkcs,
             S::RsaPkcs1Sha384 => Mechanism::Sha384RsaPkcs,
             S::RsaPkcs1Sha512 => Mechanism::Sha512RsaPkcs,
@@ -256,13 +385,18 @@ impl Signer for HsmSigner {
             )),
             S::EcdsaSha256 | S::EcdsaSha384 => Mechanism::Ecdsa,
             S::Ed25519 => Mechanism::Eddsa(eddsa),
-        };
-        let input: &[u8] = digest.as_deref().unwrap_or(message);
+        }
+    }
+
+    /// Runs `mechanism` over `input` with the private key, retrying once after the token
+    /// recovers, and returns the signature in X.509 form.
+    fn sign_raw(&self, mechanism: &Mechanism<'_>, input: &[u8]) -> Result<Vec<u8>> {
+        use SignatureScheme as S;
         let context = format!("signing with key {:?} ({})", self.key.label, self.scheme);
         let mut missing = false;
         let raw = self.token.with_session(&context, |session, generation| {
             match self.private_handle(session, generation)? {
-                Some(h) => session.sign(&mechanism, h, input),
+                Some(h) => session.sign(mechanism, h, input),
                 None => {
                     missing = true;
                     Ok(Vec::new())
