@@ -222,6 +222,15 @@ pub fn validate_urls(p: &Publication, section: &str) -> Result<Publication> {
     for u in p.crl.iter() {
         ext::uri(u, &format!("{section}.crl"))?;
     }
+    for u in p.delta_crl.iter() {
+        ext::uri(u, &format!("{section}.delta_crl"))?;
+    }
+    if p.delta_crl.is_some() && p.crl.is_none() {
+        return Err(Error::invalid(
+            format!("{section}.delta_crl"),
+            "delta CRLs need a full CRL: set crl too",
+        ));
+    }
     for u in &p.ocsp {
         ext::uri(u, &format!("{section}.ocsp"))?;
     }
@@ -237,6 +246,16 @@ pub fn validate_urls(p: &Publication, section: &str) -> Result<Publication> {
     if p.crl_shards > 1 && !p.crl.as_deref().unwrap_or("").contains("{shard}") {
         return Err(Error::invalid(
             format!("{section}.crl"),
+            "more than one CRL shard needs a {shard} placeholder in the URL",
+        ));
+    }
+    if p.crl_shards > 1
+        && p.delta_crl
+            .as_deref()
+            .is_some_and(|d| !d.contains("{shard}"))
+    {
+        return Err(Error::invalid(
+            format!("{section}.delta_crl"),
             "more than one CRL shard needs a {shard} placeholder in the URL",
         ));
     }

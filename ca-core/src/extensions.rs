@@ -115,6 +115,24 @@ pub fn crl_distribution_points(urls: &[String]) -> Result<Extension> {
     extension(&CrlDistributionPoints(points), false)
 }
 
+/// freshestCRL (RFC 5280 §4.2.1.15, same syntax as cRLDistributionPoints), non-critical.
+pub fn freshest_crl(urls: &[String]) -> Result<Extension> {
+    let points = urls
+        .iter()
+        .map(|u| {
+            Ok(DistributionPoint {
+                distribution_point: Some(DistributionPointName::FullName(vec![uri(
+                    u,
+                    "delta_crl",
+                )?])),
+                reasons: None,
+                crl_issuer: None,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    extension(&x509_cert::ext::pkix::FreshestCrl(points), false)
+}
+
 /// authorityInfoAccess with OCSP and caIssuers URIs, non-critical (RFC 5280 §4.2.2.1).
 pub fn authority_info_access(ocsp: &[String], ca_issuers: &[String]) -> Result<Extension> {
     let mut out = Vec::new();

@@ -117,6 +117,10 @@ pub struct Publication {
     /// Number of CRL shards, 1 to 1024 (default 1). More than 1 needs `{shard}` in `crl`.
     #[serde(default = "one_shard")]
     pub crl_shards: u16,
+    /// Delta CRL URL (freshestCRL in certificates whose profile asks for it); `{shard}` as
+    /// in `crl`. Delta CRLs are published only for CAs that have one.
+    #[serde(default)]
+    pub delta_crl: Option<String>,
     /// OCSP responder URLs (AIA id-ad-ocsp).
     #[serde(default)]
     pub ocsp: Vec<String>,
@@ -133,6 +137,7 @@ impl Default for Publication {
     fn default() -> Self {
         Publication {
             crl: None,
+            delta_crl: None,
             crl_shards: one_shard(),
             ocsp: Vec::new(),
             ca_issuers: Vec::new(),
@@ -144,6 +149,13 @@ impl Publication {
     /// The CRL URL for `shard`, if the CA publishes CRLs.
     pub fn crl_url(&self, shard: i32) -> Option<String> {
         self.crl
+            .as_ref()
+            .map(|t| t.replace("{shard}", &shard.to_string()))
+    }
+
+    /// The delta CRL URL for `shard`, if the CA publishes delta CRLs.
+    pub fn delta_crl_url(&self, shard: i32) -> Option<String> {
+        self.delta_crl
             .as_ref()
             .map(|t| t.replace("{shard}", &shard.to_string()))
     }

@@ -6,7 +6,9 @@
 //!
 //! A batch is one transaction in three phases. First every job's write, in the order of
 //! the certificate serials, so that two batches (of this process or another) that touch
-//! the same certificates take their row locks in the same order and cannot deadlock.
+//! the same certificates take their row locks in the same order and cannot deadlock;
+//! writes to other tables (a signed CRL, [`crate::crl`]) come after all of those, in the
+//! order of their keys.
 //! Then, for the jobs whose writes succeeded and that revoke a certificate, the stored
 //! OCSP responses of those certificates are marked stale ([`crate::ocsp::mark_stale`]):
 //! that takes the OCSP revision counter's lock, which must come after every certificate
@@ -43,7 +45,10 @@ type Write = Box<dyn FnMut(&mut DbConnection) -> Result<(), OpError> + Send>;
 pub(crate) struct Job {
     /// What the operation is, for error messages (`insert pending certificate …`).
     op: String,
-    /// Serial (hex) of the certificate whose rows `write` touches; orders the writes.
+    /// Serial (hex) of the certificate whose rows `write` touches; orders the writes. A
+    /// write that touches no certificate but a row of another table (a CRL record) has a
+    /// key of that row instead, starting with `~`: outside the hex alphabet and sorting
+    /// after every serial, so its lock comes after every certificate row lock of the batch.
     row: Option<String>,
     write: Option<Write>,
     /// The event to append to the audit log once `write` has succeeded.
@@ -71,8 +76,8 @@ impl Job {
         }
     }
 
-    /// A write to the rows of certificate `row` and `event` for the audit log, committed
-    /// together or not at all.
+    /// A write to the rows of certificate `row` (or the row keyed `row`, see [`Job::row`])
+    /// and `event` for the audit log, committed together or not at all.
     pub(crate) fn write_with_audit(
         op: String,
         row: String,

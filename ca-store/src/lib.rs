@@ -6,10 +6,11 @@
 //! code, run them on a blocking thread pool.
 //!
 //! Write operations that arrive at the same time (`insert_pending`, `store_signed`,
-//! `revoke`, `append_audit`) are committed together, in one transaction with one commit
-//! (group commit). Each caller is answered only after that commit; an operation that
-//! fails is undone alone and reports its own error, the others still commit. A lone
-//! operation runs at once, as it would without grouping. See [`Store::stats`].
+//! `revoke`, `record_crl`, `append_audit`) are committed together, in one transaction
+//! with one commit (group commit). Each caller is answered only after that commit; an
+//! operation that fails is undone alone and reports its own error, the others still
+//! commit. A lone operation runs at once, as it would without grouping. See
+//! [`Store::stats`].
 #![forbid(unsafe_code)]
 
 mod audit;
@@ -18,6 +19,7 @@ mod cas;
 mod certs;
 mod committer;
 mod conn;
+mod crl;
 mod error;
 mod migrate;
 mod models;
@@ -46,7 +48,8 @@ const PG_BATCHES_AT_ONCE: usize = 2;
 /// A handle to the hsmca database; cloning it shares the connection pool.
 ///
 /// Implements [`ca_core::store::CaStore`], [`ca_core::store::CertificateStore`],
-/// [`ca_core::store::AuditStore`] and [`ca_core::store::OcspStore`].
+/// [`ca_core::store::AuditStore`], [`ca_core::store::OcspStore`] and
+/// [`ca_core::store::CrlStore`].
 #[derive(Clone)]
 pub struct Store {
     pool: Pool<ConnManager>,

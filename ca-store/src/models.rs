@@ -5,15 +5,15 @@
 
 use ca_core::serial::Serial;
 use ca_core::store::{
-    AuditEntry, AuditEvent, CaRecord, CertStatus, CertificateRecord, KeyRecord, OcspResponseRecord,
-    OcspSignerRecord, PendingCertificate, Revocation, StoreError,
+    AuditEntry, AuditEvent, CaRecord, CertStatus, CertificateRecord, CrlRecord, KeyRecord,
+    OcspResponseRecord, OcspSignerRecord, PendingCertificate, Revocation, StoreError,
 };
 use chrono::{NaiveDateTime, SubsecRound};
 use diesel::prelude::*;
 
 use crate::error::corrupt;
 use crate::schema::{
-    audit_log, cas, certificates, keys, ocsp_responses, ocsp_signers, revocations,
+    audit_log, cas, certificates, crls, keys, ocsp_responses, ocsp_signers, revocations,
 };
 
 /// `t` without its fractional second.
@@ -383,5 +383,49 @@ impl TryFrom<OcspSignerRow> for OcspSignerRecord {
             not_after: r.not_after,
             created_at: r.created_at,
         })
+    }
+}
+
+/// A row of `crls`.
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = crls)]
+pub(crate) struct CrlRow {
+    ca_name: String,
+    shard: i32,
+    number: i64,
+    base_number: Option<i64>,
+    this_update: NaiveDateTime,
+    next_update: NaiveDateTime,
+    entries: i64,
+    sha256: Vec<u8>,
+}
+
+impl From<&CrlRecord> for CrlRow {
+    fn from(c: &CrlRecord) -> Self {
+        CrlRow {
+            ca_name: c.ca_name.clone(),
+            shard: c.shard,
+            number: c.number,
+            base_number: c.base_number,
+            this_update: secs(c.this_update),
+            next_update: secs(c.next_update),
+            entries: c.entries,
+            sha256: c.sha256.clone(),
+        }
+    }
+}
+
+impl From<CrlRow> for CrlRecord {
+    fn from(r: CrlRow) -> Self {
+        CrlRecord {
+            ca_name: r.ca_name,
+            shard: r.shard,
+            number: r.number,
+            base_number: r.base_number,
+            this_update: r.this_update,
+            next_update: r.next_update,
+            entries: r.entries,
+            sha256: r.sha256,
+        }
     }
 }

@@ -116,6 +116,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    crls (ca_name, shard, number) {
+        ca_name -> Text,
+        shard -> Integer,
+        number -> BigInt,
+        base_number -> Nullable<BigInt>,
+        this_update -> Timestamp,
+        next_update -> Timestamp,
+        entries -> BigInt,
+        sha256 -> Binary,
+    }
+}
+
 diesel::joinable!(revocations -> certificates (serial));
 diesel::joinable!(ocsp_responses -> certificates (serial));
 diesel::allow_tables_to_appear_in_same_query!(certificates, revocations, ocsp_responses);

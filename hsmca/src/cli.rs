@@ -52,8 +52,66 @@ pub(crate) enum Command {
     /// Certificate profiles.
     #[command(subcommand)]
     Profile(ProfileCommand),
-    /// Serve OCSP over HTTP, with /healthz, /readyz and /metrics.
+    /// Serve OCSP and CRLs over HTTP, with /healthz, /readyz and /metrics.
     Serve(ServeArgs),
+    /// Certificate revocation lists.
+    #[command(subcommand)]
+    Crl(CrlCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum CrlCommand {
+    /// Generate, sign and publish CRLs now.
+    Generate(CrlGenerateArgs),
+    /// Show the latest published CRL of a CA's shard.
+    Show(CrlShowArgs),
+    /// List the CRLs signed so far, newest first.
+    List(CrlListArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CrlGenerateArgs {
+    /// Only this CA (default: every CA).
+    #[arg(long)]
+    pub(crate) ca: Option<String>,
+    /// Only this shard (needs --ca).
+    #[arg(long, requires = "ca")]
+    pub(crate) shard: Option<i32>,
+    /// Delta CRLs (against the latest full CRL of each shard) instead of full ones.
+    #[arg(long)]
+    pub(crate) delta: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CrlShowArgs {
+    /// The CA.
+    #[arg(long)]
+    pub(crate) ca: String,
+    /// The shard (default 0).
+    #[arg(long, default_value_t = 0)]
+    pub(crate) shard: i32,
+    /// The delta CRL instead of the full one.
+    #[arg(long)]
+    pub(crate) delta: bool,
+    /// Print the published CRL itself, as PEM.
+    #[arg(long, conflicts_with = "json")]
+    pub(crate) pem: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CrlListArgs {
+    /// Only this CA's CRLs.
+    #[arg(long)]
+    pub(crate) ca: Option<String>,
+    /// At most this many (default 50).
+    #[arg(long, default_value_t = 50)]
+    pub(crate) limit: u32,
+    /// Print JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -26,6 +26,9 @@ pub(crate) struct Config {
     /// `[ocsp]`.
     #[serde(default)]
     pub(crate) ocsp: ocsp_responder::OcspConfig,
+    /// `[crl]`.
+    #[serde(default)]
+    pub(crate) crl: crl_publisher::CrlConfig,
 }
 
 /// `[serve]`: the HTTP listener of `hsmca serve`.
@@ -204,6 +207,7 @@ impl Config {
             )));
         }
         config.ocsp.validate().map_err(bad)?;
+        config.crl.validate().map_err(bad)?;
         Ok(config)
     }
 }

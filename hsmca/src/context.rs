@@ -59,6 +59,15 @@ impl Env {
         ca_store::Store::open(&url, self.config.database.pool_size).map_err(CliError::from)
     }
 
+    /// Where CRLs are published: `crl.dir`, or `DATA_DIR/crl`.
+    pub(crate) fn crl_dir(&self) -> PathBuf {
+        self.config
+            .crl
+            .dir
+            .clone()
+            .unwrap_or_else(|| self.data.root().join("crl"))
+    }
+
     /// Loads the PKCS#11 module.
     pub(crate) fn module(&self) -> CliResult<Arc<Module>> {
         if self.config.hsm.embedded_softhsm && !self.data.softhsm_conf().exists() {

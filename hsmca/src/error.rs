@@ -72,6 +72,18 @@ impl From<ca_core::store::StoreError> for CliError {
     }
 }
 
+impl From<crl_publisher::Error> for CliError {
+    fn from(e: crl_publisher::Error) -> Self {
+        use crl_publisher::Error as E;
+        match e {
+            E::Core(c) => c.into(),
+            E::Hsm(h) => h.into(),
+            E::Invalid(s) => CliError::Input(s),
+            other => CliError::Operational(other.to_string()),
+        }
+    }
+}
+
 impl From<ocsp_responder::Error> for CliError {
     fn from(e: ocsp_responder::Error) -> Self {
         use ocsp_responder::Error as E;

@@ -48,6 +48,7 @@ fn run(cli: &Cli) -> CliResult {
         Command::Reconcile(args) => commands::reconcile::run(&env, args),
         Command::Profile(cmd) => commands::profile::run(&env, cmd),
         Command::Serve(args) => commands::serve::run(&env, args),
+        Command::Crl(cmd) => commands::crl::run(&env, cmd),
     }
 }
 

@@ -46,11 +46,19 @@ pub struct HttpOptions {
     pub max_request_bytes: usize,
 }
 
+/// Routes another crate adds to the same application (the CRL publisher's).
+pub type RouteFn = Arc<dyn Fn(&mut web::ServiceConfig) + Send + Sync>;
+
 struct State {
     responder: Arc<Responder>,
     clock: Arc<dyn Clock + Send + Sync>,
-    ready: ReadyCheck,
     opts: HttpOptions,
+}
+
+/// What the service endpoints (`/healthz`, `/readyz`, `/metrics`) need.
+struct Service {
+    responder: Option<Arc<Responder>>,
+    ready: ReadyCheck,
 }
 
 const OCSP_RESPONSE: &str = "application/ocsp-response";
@@ -205,7 +213,7 @@ async fn healthz() -> HttpResponse {
     HttpResponse::Ok().content_type("text/plain").body("ok\n")
 }
 
-async fn readyz(st: web::Data<State>) -> HttpResponse {
+async fn readyz(st: web::Data<Service>) -> HttpResponse {
     let check = st.ready.clone();
     match web::block(move || check()).await {
         Ok(Ok(())) => HttpResponse::Ok()
@@ -218,9 +226,14 @@ async fn readyz(st: web::Data<State>) -> HttpResponse {
     }
 }
 
-async fn metrics(st: web::Data<State>) -> HttpResponse {
-    let (presigned, others) = st.responder.cache_sizes();
-    let body = st.responder.metrics().render(&[
+async fn metrics(st: web::Data<Service>) -> HttpResponse {
+    let Some(responder) = &st.responder else {
+        return HttpResponse::Ok()
+            .content_type("text/plain; version=0.0.4")
+            .body("");
+    };
+    let (presigned, others) = responder.cache_sizes();
+    let body = responder.metrics().render(&[
         (
             "hsmca_ocsp_cached_presigned",
             "Pre-signed responses held in memory",
@@ -234,7 +247,7 @@ async fn metrics(st: web::Data<State>) -> HttpResponse {
         (
             "hsmca_ocsp_store_revision",
             "Last store change applied to memory",
-            st.responder.watermark().max(0) as u64,
+            responder.watermark().max(0) as u64,
         ),
     ]);
     HttpResponse::Ok()
@@ -242,32 +255,47 @@ async fn metrics(st: web::Data<State>) -> HttpResponse {
         .body(body)
 }
 
-/// Serves until the process is told to stop (SIGINT, SIGTERM). `on_bound` is called with
-/// the bound addresses once the socket is listening.
+/// Serves until the process is told to stop (SIGINT, SIGTERM): OCSP when `responder` is
+/// given, the service endpoints, and the `extra` routes. `on_bound` is called with the bound
+/// addresses once the socket is listening.
 pub fn run(
-    responder: Arc<Responder>,
+    responder: Option<Arc<Responder>>,
     clock: Arc<dyn Clock + Send + Sync>,
     ready: ReadyCheck,
     opts: HttpOptions,
+    extra: Vec<RouteFn>,
     on_bound: impl FnOnce(&[SocketAddr]),
 ) -> io::Result<()> {
-    let state = Arc::new(State {
-        responder,
-        clock,
-        ready,
-        opts: opts.clone(),
+    let ocsp = responder.clone().map(|responder| {
+        web::Data::from(Arc::new(State {
+            responder,
+            clock,
+            opts: opts.clone(),
+        }))
     });
+    let service = web::Data::from(Arc::new(Service { responder, ready }));
     actix_web::rt::System::new().block_on(async move {
-        let data = web::Data::from(state);
         let server = HttpServer::new(move || {
+            let ocsp = ocsp.clone();
+            let extra = extra.clone();
             App::new()
-                .app_data(data.clone())
-                .route("/ocsp", web::post().to(post))
-                .route("/ocsp/", web::post().to(post))
-                .route("/ocsp/{request:.*}", web::get().to(get))
+                .app_data(service.clone())
+                .configure(move |cfg| {
+                    if let Some(data) = ocsp {
+                        cfg.app_data(data)
+                            .route("/ocsp", web::post().to(post))
+                            .route("/ocsp/", web::post().to(post))
+                            .route("/ocsp/{request:.*}", web::get().to(get));
+                    }
+                })
                 .route("/healthz", web::get().to(healthz))
                 .route("/readyz", web::get().to(readyz))
                 .route("/metrics", web::get().to(metrics))
+                .configure(move |cfg| {
+                    for f in &extra {
+                        f(cfg);
+                    }
+                })
         })
         .workers(opts.workers.max(1))
         .client_request_timeout(opts.request_timeout)

@@ -31,6 +31,11 @@ pub struct Profile {
     /// Put the issuing CA's CRL distribution point (for the certificate's shard) in.
     #[serde(default = "yes")]
     pub crl_distribution_point: bool,
+    /// Put the issuing CA's delta CRL URL (for the certificate's shard) in, as freshestCRL
+    /// (RFC 5280 §4.2.1.15). The issuing CA must publish delta CRLs (`delta_crl` in its
+    /// `[urls]`). Default false.
+    #[serde(default)]
+    pub freshest_crl: bool,
     /// Put the issuing CA's OCSP and caIssuers URLs in (authorityInfoAccess).
     #[serde(default = "yes")]
     pub authority_info_access: bool,
@@ -294,6 +299,8 @@ pub enum ExtensionName {
     AuthorityKeyIdentifier,
     /// cRLDistributionPoints.
     CrlDistributionPoints,
+    /// freshestCRL.
+    FreshestCrl,
     /// authorityInfoAccess.
     AuthorityInfoAccess,
     /// certificatePolicies.

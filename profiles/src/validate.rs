@@ -221,6 +221,9 @@ pub fn emitted_extensions(p: &Profile) -> Vec<ExtensionName> {
     if p.crl_distribution_point {
         out.push(ExtensionName::CrlDistributionPoints);
     }
+    if p.freshest_crl {
+        out.push(ExtensionName::FreshestCrl);
+    }
     if p.authority_info_access {
         out.push(ExtensionName::AuthorityInfoAccess);
     }

@@ -2,6 +2,7 @@
 //! process, fresh tokens per test, the `hsmca` binary, OpenSSL and PostgreSQL helpers.
 #![forbid(unsafe_code)]
 
+pub mod bulk;
 pub mod cli;
 pub mod inproc;
 pub mod openssl;

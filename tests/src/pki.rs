@@ -26,6 +26,7 @@ validity_days = 1825
 
 [issuing.urls]
 crl = "http://pki.example.com/crl/issuing/{shard}.crl"
+delta_crl = "http://pki.example.com/crl/issuing/{shard}-delta.crl"
 crl_shards = 8
 ocsp = ["http://ocsp.example.com/"]
 ca_issuers = ["http://pki.example.com/ca/issuing.crt"]
@@ -110,4 +111,36 @@ pub fn extension_names(pem: &Path) -> Vec<String> {
     }
     out.sort();
     out
+}
+
+/// Issues a `tls-server` certificate for `NAME.example.com` from the issuing CA of `h` with
+/// a fresh P-256 key; returns the PEM path and the serial as lowercase hex.
+pub fn issue_tls(h: &Hsmca, name: &str) -> (PathBuf, String) {
+    let dns = format!("{name}.example.com");
+    let csr = csr(
+        &h.path(""),
+        name,
+        "p256",
+        &format!("/CN={dns}"),
+        &[&format!("subjectAltName=DNS:{dns}")],
+    );
+    let out = h.path(&format!("{name}.pem"));
+    h.run(&[
+        "issue",
+        "--ca",
+        "issuing",
+        "--profile",
+        "tls-server",
+        "--csr",
+        csr.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ])
+    .ok();
+    let serial = openssl::ok(&["x509", "-in", out.to_str().unwrap(), "-noout", "-serial"]);
+    let serial = serial
+        .trim()
+        .trim_start_matches("serial=")
+        .to_ascii_lowercase();
+    (out, serial)
 }

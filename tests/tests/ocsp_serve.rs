@@ -13,33 +13,7 @@ use hsmca_tests::{openssl, pki, postgres};
 
 /// Issues a tls-server certificate from the issuing CA; returns (PEM path, serial hex).
 fn issue(h: &Hsmca, name: &str) -> (PathBuf, String) {
-    let dns = format!("{name}.example.com");
-    let csr = pki::csr(
-        &h.path(""),
-        name,
-        "p256",
-        &format!("/CN={dns}"),
-        &[&format!("subjectAltName=DNS:{dns}")],
-    );
-    let out = h.path(&format!("{name}.pem"));
-    h.run(&[
-        "issue",
-        "--ca",
-        "issuing",
-        "--profile",
-        "tls-server",
-        "--csr",
-        csr.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ])
-    .ok();
-    let serial = openssl::ok(&["x509", "-in", out.to_str().unwrap(), "-noout", "-serial"]);
-    let serial = serial
-        .trim()
-        .trim_start_matches("serial=")
-        .to_ascii_lowercase();
-    (out, serial)
+    pki::issue_tls(h, name)
 }
 
 fn s(p: &Path) -> &str {

@@ -29,6 +29,7 @@ pub fn extension_oid(e: ExtensionName) -> ObjectIdentifier {
         ExtensionName::SubjectKeyIdentifier => ID_CE_SUBJECT_KEY_IDENTIFIER,
         ExtensionName::AuthorityKeyIdentifier => ID_CE_AUTHORITY_KEY_IDENTIFIER,
         ExtensionName::CrlDistributionPoints => ID_CE_CRL_DISTRIBUTION_POINTS,
+        ExtensionName::FreshestCrl => const_oid::db::rfc5280::ID_CE_FRESHEST_CRL,
         ExtensionName::AuthorityInfoAccess => ID_PE_AUTHORITY_INFO_ACCESS,
         ExtensionName::CertificatePolicies => ID_CE_CERTIFICATE_POLICIES,
         ExtensionName::NameConstraints => ID_CE_NAME_CONSTRAINTS,

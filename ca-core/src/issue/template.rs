@@ -335,6 +335,18 @@ pub fn plan(
             extensions.push(ext::crl_distribution_points(&[url])?);
         }
     }
+    if profile.freshest_crl {
+        let url = publication.delta_crl_url(shard).ok_or_else(|| {
+            Error::invalid(
+                "profile",
+                format!(
+                    "profile {:?} asks for freshestCRL but CA {:?} publishes no delta CRL (delta_crl in its [urls])",
+                    profile.name, ca.name
+                ),
+            )
+        })?;
+        extensions.push(ext::freshest_crl(&[url])?);
+    }
     if profile.authority_info_access
         && (!publication.ocsp.is_empty() || !publication.ca_issuers.is_empty())
     {

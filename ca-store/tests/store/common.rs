@@ -260,6 +260,7 @@ pub(crate) fn ca(name: &str, parent: Option<&str>, key_label: &str, created: i64
         created_at: t(created),
         publication: ca_core::store::Publication {
             crl: Some(format!("http://crl.test/{name}/{{shard}}.crl")),
+            delta_crl: Some(format!("http://crl.test/{name}/{{shard}}-delta.crl")),
             crl_shards: 4,
             ocsp: vec!["http://ocsp.test/".into()],
             ca_issuers: vec![format!("http://ca.test/{name}.crt")],

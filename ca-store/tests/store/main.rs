@@ -5,5 +5,6 @@ mod batch;
 mod cas;
 mod certs;
 mod common;
+mod crl;
 mod ocsp;
 mod open;

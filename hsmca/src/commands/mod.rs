@@ -2,6 +2,7 @@
 
 pub(crate) mod ca;
 pub(crate) mod cert;
+pub(crate) mod crl;
 pub(crate) mod hsm;
 pub(crate) mod init;
 pub(crate) mod issue;
