@@ -15,7 +15,7 @@ use x509_cert::Certificate;
 use ca_core::crl::{write_crl, CrlParams};
 use ca_core::issuer::Issuer;
 use ca_core::signing::CaKey;
-use ca_core::store::{AuditEvent, CaRecord, CrlQuery, CrlRecord};
+use ca_core::store::{AuditEvent, CaRecord, CrlEntry, CrlQuery, CrlRecord};
 
 use crate::config::CrlConfig;
 use crate::error::{Error, Result};
@@ -68,6 +68,49 @@ fn lock_dir(der: &Path) -> Result<std::fs::File> {
     f.lock()
         .map_err(|e| Error::io(format!("locking {}", path.display()), e))?;
     Ok(f)
+}
+
+/// What the reader thread hands over.
+enum Page {
+    /// The next entries, in order.
+    Entries(Vec<CrlEntry>),
+    /// No more entries.
+    End,
+    /// The store failed.
+    Failed(ca_core::store::StoreError),
+}
+
+/// Reads the entries of `query` page by page on a thread, at most two pages ahead. The end
+/// is said explicitly, so a reader that dies is an error, never a short CRL.
+fn read_ahead(
+    store: Arc<dyn PublisherStore>,
+    mut query: CrlQuery,
+) -> (std::sync::mpsc::Receiver<Page>, std::thread::JoinHandle<()>) {
+    let (tx, rx) = std::sync::mpsc::sync_channel(2);
+    let handle = std::thread::spawn(move || loop {
+        match store.crl_entries(&query) {
+            Ok(page) if page.is_empty() => {
+                let _ = tx.send(Page::End);
+                return;
+            }
+            Ok(page) => {
+                let last = page.len() < query.limit as usize;
+                query.after = page.last().map(|e| e.serial.clone());
+                if tx.send(Page::Entries(page)).is_err() {
+                    return;
+                }
+                if last {
+                    let _ = tx.send(Page::End);
+                    return;
+                }
+            }
+            Err(e) => {
+                let _ = tx.send(Page::Failed(e));
+                return;
+            }
+        }
+    });
+    (rx, handle)
 }
 
 /// A CRL that was published.
@@ -238,7 +281,7 @@ impl Publisher {
             .or_else(|_| tempfile::tempfile())
             .map_err(|e| Error::io("CRL spool file", e))?;
         let out = temp_beside(&target)?;
-        let mut query = CrlQuery {
+        let query = CrlQuery {
             ca_name: ca.name.clone(),
             shard,
             not_after_from,
@@ -246,18 +289,26 @@ impl Publisher {
             after: None,
             limit: PAGE,
         };
-        let store = self.store.clone();
+        // The store is read on its own thread while this one encodes and hashes: the two
+        // halves cost about the same, and there are two cores.
+        let (pages, reader) = read_ahead(self.store.clone(), query);
         let signed = write_crl(
             &issuer,
             &params,
-            || {
-                let page = store.crl_entries(&query).map_err(ca_core::Error::from)?;
-                query.after = page.last().map(|e| e.serial.clone());
-                Ok(page)
+            || match pages.recv() {
+                Ok(Page::Entries(p)) => Ok(p),
+                Ok(Page::End) => Ok(Vec::new()),
+                Ok(Page::Failed(e)) => Err(ca_core::Error::from(e)),
+                Err(_) => Err(ca_core::Error::Encoding(
+                    "the CRL entry reader stopped before the end".into(),
+                )),
             },
             &mut spool,
             &mut out.as_file(),
-        )?;
+        );
+        drop(pages);
+        let _ = reader.join();
+        let signed = signed?;
         let pem = pem_path(&target);
         {
             // Publishers sharing this directory (several processes) must not replace a CRL
