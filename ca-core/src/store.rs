@@ -380,13 +380,15 @@ pub trait OcspStore: Send + Sync {
     /// Certificates of `ca_name` that need a newly signed response: issued or revoked,
     /// `not_after >= now`, and with no stored response, a stale one, one signed for another
     /// status, one signed by a key other than `signer`, or one with
-    /// `this_update < signed_before`. Ordered by serial, at most `limit`.
+    /// `this_update < signed_before`. Only serials after `after` (keyset paging: pass the
+    /// last serial of the previous page), ordered by serial, at most `limit`.
     fn ocsp_due(
         &self,
         ca_name: &str,
         signer: &str,
         signed_before: NaiveDateTime,
         now: NaiveDateTime,
+        after: Option<&Serial>,
         limit: u32,
     ) -> StoreResult<Vec<CertificateRecord>>;
     /// Records a delegated responder. `Conflict` if the CA already has one of this

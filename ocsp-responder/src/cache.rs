@@ -9,6 +9,10 @@ use bytes::Bytes;
 use chrono::NaiveDateTime;
 use sha2::{Digest, Sha256};
 
+use ca_core::ocsp::asn1 as ocsp;
+use ca_core::store::CertStatus as StoredStatus;
+use der::Decode;
+
 use crate::ca::IdHash;
 
 /// Most never-issued answers kept at once.
@@ -118,6 +122,35 @@ impl Cache {
             .get(serial)
             .filter(|e| usable(e))
             .cloned()
+    }
+
+    /// The status the pre-signed (SHA-1) answer for `serial` of CA `ca` gives, if one may be
+    /// served at `now`: the OCSP CertStatus and the stored status it was signed for.
+    pub fn presigned_status(
+        &self,
+        ca: usize,
+        serial: &[u8],
+        now: NaiveDateTime,
+    ) -> Option<(ocsp::CertStatus, StoredStatus)> {
+        let e = read(&self.sha1)
+            .get(serial)
+            .filter(|e| e.ca == ca && now < e.serve_until)?
+            .clone();
+        let outer = ocsp::OcspResponse::from_der(&e.body).ok()?;
+        let basic =
+            ocsp::BasicOcspResponse::from_der(outer.response_bytes?.response.as_bytes()).ok()?;
+        let status = basic
+            .tbs_response_data
+            .responses
+            .into_iter()
+            .next()?
+            .cert_status;
+        let stored = match status {
+            ocsp::CertStatus::Good(_) => StoredStatus::Issued,
+            ocsp::CertStatus::Revoked(_) => StoredStatus::Revoked,
+            ocsp::CertStatus::Unknown(_) => return None,
+        };
+        Some((status, stored))
     }
 
     /// Keeps an answer for an issued or revoked certificate. A store row replaces what is

@@ -255,10 +255,24 @@ impl Responder {
         let mut singles = Vec::with_capacity(work.items.len());
         let mut records = Vec::with_capacity(work.items.len());
         for (id, _, serial) in &work.items {
-            let record = self.record_for(ca, serial)?;
+            // The status in memory (the pre-signed answer, kept current by the change feed)
+            // spares a database read; otherwise the store decides.
+            let known = serial
+                .as_ref()
+                .and_then(|s| self.cache.presigned_status(work.ca, s.as_bytes(), now));
+            let (cert_status, record) = match known {
+                Some((status, stored)) => (status, Some(stored)),
+                None => {
+                    let record = self.record_for(ca, serial)?;
+                    (
+                        status_of(record.as_ref(), self.unknown())?,
+                        record.map(|r| r.status),
+                    )
+                }
+            };
             singles.push(SingleResponse {
                 cert_id: id.clone(),
-                cert_status: status_of(record.as_ref(), self.unknown())?,
+                cert_status,
                 this_update: generalized(now)?,
                 next_update: Some(generalized(next)?),
                 single_extensions: None,
@@ -278,10 +292,9 @@ impl Responder {
         }
         let (_, h, serial) = &work.items[0];
         let serial_key = serial.as_ref().map_or(&[][..], |s| s.as_bytes());
-        let record = records.pop().flatten();
-        let signed_for = record
-            .as_ref()
-            .map(|r| r.status)
+        let signed_for = records
+            .pop()
+            .flatten()
             .filter(|s| matches!(s, CertStatus::Issued | CertStatus::Revoked));
         let entry = match (signed_for, serial) {
             (Some(status), Some(serial)) => {
@@ -360,13 +373,20 @@ impl Responder {
         let mut stored_total = 0;
         for ca in &self.cas {
             let key = ca.key();
+            let mut after = None;
             loop {
-                let due =
-                    self.store
-                        .ocsp_due(&ca.name, &key.label, now - half, now, REFRESH_BATCH)?;
-                if due.is_empty() {
+                let due = self.store.ocsp_due(
+                    &ca.name,
+                    &key.label,
+                    now - half,
+                    now,
+                    after.as_ref(),
+                    REFRESH_BATCH,
+                )?;
+                let Some(last) = due.last() else {
                     break;
-                }
+                };
+                after = Some(last.pending.serial.clone());
                 let signed =
                     sign_parallel(ca, &key, &due, self.unknown(), self.config.validity(), now)?;
                 let stored = self.store.put_ocsp_responses(&signed)?;
@@ -376,9 +396,6 @@ impl Responder {
                     .fetch_add(n as u64, Ordering::Relaxed);
                 stored_total += n;
                 self.follow()?;
-                if n == 0 {
-                    break;
-                }
             }
         }
         self.cache.sweep(now);

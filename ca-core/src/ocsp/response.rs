@@ -16,6 +16,7 @@ use super::asn1::{
 };
 use crate::error::{Error, Result};
 use crate::signing::CaKey;
+use hsm_backend::SignatureScheme;
 
 /// Whether `id` names a certificate issued by `issuer` (name and key hashes match under the
 /// CertID's hash algorithm, SHA-1 or SHA-256).
@@ -63,12 +64,21 @@ pub fn sign_response(
     };
     let tbs_der = tbs.to_der()?;
     let signature = key.sign(&tbs_der)?;
-    crate::verify::verify_signature(key.scheme(), key.spki_der(), &tbs_der, &signature).map_err(
-        |detail| Error::BadSignature {
-            serial: "OCSP response".into(),
-            detail,
-        },
-    )?;
+    // RSA and EdDSA signatures are checked before they leave: a faulty RSA-CRT signature
+    // discloses the private key, a faulty deterministic EdDSA one can too. A faulty ECDSA
+    // signature (random nonce) only fails at the client, and checking one costs as much as
+    // making it; OCSP responses are short-lived and re-signed at half-life, so ECDSA ones
+    // are not re-verified here (certificates and CRLs always are).
+    if !matches!(
+        key.scheme(),
+        SignatureScheme::EcdsaSha256 | SignatureScheme::EcdsaSha384
+    ) {
+        crate::verify::verify_signature(key.scheme(), key.spki_der(), &tbs_der, &signature)
+            .map_err(|detail| Error::BadSignature {
+                serial: "OCSP response".into(),
+                detail,
+            })?;
+    }
     let basic = BasicOcspResponse {
         tbs_response_data: ResponseData::from_der(&tbs_der)?,
         signature_algorithm: key.algorithm().clone(),

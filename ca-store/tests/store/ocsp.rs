@@ -666,7 +666,7 @@ fn ocsp_due_lists_what_needs_a_new_response() {
             .map(|serial| s.certificate(serial).unwrap().unwrap())
             .collect();
         let due = s
-            .ocsp_due("issuing", "resp-1", t(signed_before), t(now), 100)
+            .ocsp_due("issuing", "resp-1", t(signed_before), t(now), None, 100)
             .unwrap();
         assert_eq!(
             due.iter()
@@ -685,23 +685,34 @@ fn ocsp_due_lists_what_needs_a_new_response() {
             .iter()
             .any(|r| r.revocation.is_some() && r.der.is_none()));
 
-        // The limit keeps the first in serial order.
+        // The limit keeps the first in serial order, and `after` pages on from there.
         let first_three = s
-            .ocsp_due("issuing", "resp-1", t(signed_before), t(now), 3)
+            .ocsp_due("issuing", "resp-1", t(signed_before), t(now), None, 3)
             .unwrap();
         assert_eq!(first_three, expected[..3].to_vec());
+        let next_three = s
+            .ocsp_due(
+                "issuing",
+                "resp-1",
+                t(signed_before),
+                t(now),
+                Some(&first_three[2].pending.serial),
+                3,
+            )
+            .unwrap();
+        assert_eq!(next_three, expected[3..6].to_vec());
         assert_eq!(
-            s.ocsp_due("issuing", "resp-1", t(signed_before), t(now), 0)
+            s.ocsp_due("issuing", "resp-1", t(signed_before), t(now), None, 0)
                 .unwrap(),
             vec![]
         );
         // Another signer makes every answered certificate due; an unknown CA has none.
         let for_ca_key = s
-            .ocsp_due("issuing", "ca-key", t(signed_before), t(now), 100)
+            .ocsp_due("issuing", "ca-key", t(signed_before), t(now), None, 100)
             .unwrap();
         assert_eq!(for_ca_key.len(), 8 - 1 + 3, "{}", db.name);
         assert_eq!(
-            s.ocsp_due("nobody", "resp-1", t(signed_before), t(now), 100)
+            s.ocsp_due("nobody", "resp-1", t(signed_before), t(now), None, 100)
                 .unwrap(),
             vec![]
         );
@@ -710,7 +721,7 @@ fn ocsp_due_lists_what_needs_a_new_response() {
         put(response(&missing.serial, CertStatus::Issued, "resp-1", 990));
         put(response(&stale.serial, CertStatus::Revoked, "resp-1", 990));
         let due = s
-            .ocsp_due("issuing", "resp-1", t(signed_before), t(now), 100)
+            .ocsp_due("issuing", "resp-1", t(signed_before), t(now), None, 100)
             .unwrap();
         assert_eq!(due.len(), 6, "{}", db.name);
         assert!(due
