@@ -70,41 +70,41 @@ pub fn decode_get(segment: &str, limit: usize) -> Result<Vec<u8>, Option<Malform
     if segment.len() > 12 * limit.div_ceil(3) {
         return Err(None);
     }
-    let text = percent_decode(segment).map_err(Some)?;
-    let text: String = text
-        .chars()
-        .map(|c| if c == ' ' { '+' } else { c })
-        .filter(|c| !c.is_ascii_whitespace())
-        .collect();
-    let trimmed = text.trim_end_matches('=');
+    // One pass: percent-decoding, a space back to `+`, whitespace dropped.
+    let b = segment.as_bytes();
+    let mut text = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let c = if b[i] == b'%' {
+            let hex = b
+                .get(i + 1..i + 3)
+                .and_then(|h| std::str::from_utf8(h).ok())
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+                .ok_or_else(|| Some(Malformed("bad percent-encoding in the GET path".into())))?;
+            i += 3;
+            hex
+        } else {
+            i += 1;
+            b[i - 1]
+        };
+        match c {
+            b' ' => text.push(b'+'),
+            c if c.is_ascii_whitespace() => {}
+            c => text.push(c),
+        }
+    }
+    while text.last() == Some(&b'=') {
+        text.pop();
+    }
+    let text = std::str::from_utf8(&text)
+        .map_err(|_| Some(Malformed("the GET path is not base64".into())))?;
     use base64ct::{Base64Unpadded, Encoding};
-    let bytes = Base64Unpadded::decode_vec(trimmed)
+    let bytes = Base64Unpadded::decode_vec(text)
         .map_err(|e| Some(Malformed(format!("the GET path is not base64: {e}"))))?;
     if bytes.len() > limit {
         return Err(None);
     }
     Ok(bytes)
-}
-
-fn percent_decode(s: &str) -> Result<String, Malformed> {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' {
-            let hex = b
-                .get(i + 1..i + 3)
-                .and_then(|h| std::str::from_utf8(h).ok())
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-                .ok_or_else(|| Malformed("bad percent-encoding in the GET path".into()))?;
-            out.push(hex);
-            i += 3;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).map_err(|_| Malformed("the GET path is not UTF-8".into()))
 }
 
 #[cfg(test)]
