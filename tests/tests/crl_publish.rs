@@ -623,3 +623,30 @@ fn a_profile_with_freshest_crl_points_certificates_at_their_shards_delta() {
     h.run(&["crl", "generate", "--ca", "root", "--delta"])
         .refused("publishes no delta CRLs");
 }
+
+#[test]
+fn unknown_cas_and_shards_are_refused_and_change_nothing() {
+    let h = pki::initialised();
+    h.run(&["crl", "generate", "--ca", "nosuch"])
+        .refused("no CA named \"nosuch\"");
+    h.run(&["crl", "generate", "--ca", "issuing", "--shard", "8"])
+        .refused("has shards 0 to 7, not 8");
+    h.run(&["crl", "show", "--ca", "issuing", "--shard", "99"])
+        .refused("has shards 0 to 7, not 99");
+    h.run(&["crl", "show", "--ca", "issuing"])
+        .refused("has been published");
+    h.run(&["crl", "list", "--ca", "nosuch"])
+        .refused("no CA named");
+    let listed = h.run(&["crl", "list", "--json"]).json();
+    assert_eq!(
+        listed.as_array().map(Vec::len),
+        Some(0),
+        "nothing was signed"
+    );
+    assert!(!h
+        .data_dir()
+        .join("crl")
+        .join("issuing")
+        .join("8.crl")
+        .exists());
+}
