@@ -25,6 +25,8 @@ pub struct Module {
     path: PathBuf,
     /// Serialises `C_Finalize`/`C_Initialize` after a device loss and token creation.
     pub(crate) admin: Mutex<()>,
+    /// Tokens of this module open in this process (see `Token::open`).
+    pub(crate) open_tokens: std::sync::atomic::AtomicUsize,
 }
 
 impl std::fmt::Debug for Module {
@@ -80,6 +82,7 @@ impl Module {
             ctx,
             path: path.to_path_buf(),
             admin: Mutex::new(()),
+            open_tokens: std::sync::atomic::AtomicUsize::new(0),
         });
         reg.insert(path.to_path_buf(), module.clone());
         Ok(module)

@@ -40,6 +40,17 @@ pub struct Token {
     pool: Mutex<Vec<(u64, Session)>>,
     generation: AtomicU64,
     recoveries: AtomicU64,
+    /// Counted in the module's `open_tokens`.
+    counted: bool,
+}
+
+impl Drop for Token {
+    fn drop(&mut self) {
+        // Only tokens that finished opening were counted.
+        if self.counted {
+            self.module.open_tokens.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
 }
 
 impl std::fmt::Debug for Token {
@@ -75,8 +86,35 @@ pub struct TokenStatus {
 
 impl Token {
     /// Finds the token by label and logs in as Crypto User.
+    ///
+    /// A module lists its tokens when it is initialised, and SoftHSM2 skips a token whose
+    /// files another process is rewriting at that moment (every login rewrites them), or
+    /// answers `CKR_GENERAL_ERROR` while reading it. So when the token is not found or the
+    /// device seems lost, and nothing else of this module is open in this process, the
+    /// module is initialised again and the search repeated, five times at most, before the
+    /// error is reported.
     pub fn open(module: Arc<Module>, label: &str, user_pin: Pin) -> Result<Arc<Token>> {
-        let token = Token {
+        let mut attempt = 0;
+        loop {
+            match Self::open_once(module.clone(), label, user_pin.clone()) {
+                Err(e)
+                    if (matches!(e, Error::TokenNotFound { .. })
+                        || e.class() == Some(RvClass::DeviceLost)
+                        || matches!(&e, Error::Pkcs11 { rv, .. } if rv == "CKR_USER_PIN_NOT_INITIALIZED"))
+                        && attempt < 5
+                        && module.open_tokens.load(Ordering::Acquire) == 0 =>
+                {
+                    attempt += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(20 << attempt));
+                    module.reinitialize()?;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn open_once(module: Arc<Module>, label: &str, user_pin: Pin) -> Result<Arc<Token>> {
+        let mut token = Token {
             module,
             label: label.to_string(),
             user_pin,
@@ -84,11 +122,14 @@ impl Token {
             pool: Mutex::new(Vec::new()),
             generation: AtomicU64::new(0),
             recoveries: AtomicU64::new(0),
+            counted: false,
         };
         {
             let mut logged = token.logged.lock().unwrap_or_else(|p| p.into_inner());
             *logged = Some(token.login()?);
         }
+        token.module.open_tokens.fetch_add(1, Ordering::AcqRel);
+        token.counted = true;
         Ok(Arc::new(token))
     }
 
@@ -244,12 +285,24 @@ impl Token {
 
     /// Module, token and login state.
     pub fn status(&self) -> Result<TokenStatus> {
-        let slot = self.module.find_slot(&self.label)?;
-        let info = self
-            .module
-            .ctx
-            .get_token_info(slot)
-            .map_err(|e| Error::p11(e, "reading token info"))?;
+        // SoftHSM2 answers CKR_GENERAL_ERROR while another process rewrites the token's
+        // files: a read is tried again a few times before the device counts as lost.
+        let mut attempt = 0;
+        let info = loop {
+            let read = self.module.find_slot(&self.label).and_then(|slot| {
+                self.module
+                    .ctx
+                    .get_token_info(slot)
+                    .map_err(|e| Error::p11(e, "reading token info"))
+            });
+            match read {
+                Err(e) if e.class() == Some(RvClass::DeviceLost) && attempt < 5 => {
+                    attempt += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(20 << attempt));
+                }
+                other => break other?,
+            }
+        };
         let logged_in = {
             let logged = self.logged.lock().unwrap_or_else(|p| p.into_inner());
             logged

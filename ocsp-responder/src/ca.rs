@@ -27,9 +27,9 @@ pub struct ResponderKey {
     pub label: String,
     /// The signer.
     pub key: CaKey,
-    /// The delegated responder's certificate, sent in every response; `None` when the CA
-    /// key signs.
-    pub certificate: Option<Certificate>,
+    /// DER of the delegated responder's certificate, sent in every response; `None` when
+    /// the CA key signs.
+    pub certificate_der: Option<Vec<u8>>,
     /// Delegated responder generation; 0 for the CA key.
     pub generation: i64,
     /// End of the responder certificate's validity (`None` for the CA key).

@@ -3,7 +3,7 @@
 //! bounded map that is emptied when full, so junk serials cannot grow memory).
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use bytes::Bytes;
 use chrono::NaiveDateTime;
@@ -39,6 +39,8 @@ pub struct Entry {
     pub expires: String,
     /// Store revision of the row it came from; 0 if it was never read from the store.
     pub revision: i64,
+    /// The status the response states, read from `body` the first time it is needed.
+    status: OnceLock<Option<(ocsp::CertStatus, StoredStatus)>>,
 }
 
 /// An HTTP date (RFC 9110 §5.6.7, IMF-fixdate).
@@ -72,7 +74,33 @@ impl Entry {
             next_update,
             serve_until,
             revision,
+            status: OnceLock::new(),
         }
+    }
+
+    /// The status this (single-certificate) response states, and the stored status it was
+    /// signed for; `None` for `unknown`.
+    fn status(&self) -> Option<(ocsp::CertStatus, StoredStatus)> {
+        self.status
+            .get_or_init(|| {
+                let outer = ocsp::OcspResponse::from_der(&self.body).ok()?;
+                let basic =
+                    ocsp::BasicOcspResponse::from_der(outer.response_bytes?.response.as_bytes())
+                        .ok()?;
+                let status = basic
+                    .tbs_response_data
+                    .responses
+                    .into_iter()
+                    .next()?
+                    .cert_status;
+                let stored = match status {
+                    ocsp::CertStatus::Good(_) => StoredStatus::Issued,
+                    ocsp::CertStatus::Revoked(_) => StoredStatus::Revoked,
+                    ocsp::CertStatus::Unknown(_) => return None,
+                };
+                Some((status, stored))
+            })
+            .clone()
     }
 }
 
@@ -132,25 +160,10 @@ impl Cache {
         serial: &[u8],
         now: NaiveDateTime,
     ) -> Option<(ocsp::CertStatus, StoredStatus)> {
-        let e = read(&self.sha1)
+        read(&self.sha1)
             .get(serial)
             .filter(|e| e.ca == ca && now < e.serve_until)?
-            .clone();
-        let outer = ocsp::OcspResponse::from_der(&e.body).ok()?;
-        let basic =
-            ocsp::BasicOcspResponse::from_der(outer.response_bytes?.response.as_bytes()).ok()?;
-        let status = basic
-            .tbs_response_data
-            .responses
-            .into_iter()
-            .next()?
-            .cert_status;
-        let stored = match status {
-            ocsp::CertStatus::Good(_) => StoredStatus::Issued,
-            ocsp::CertStatus::Revoked(_) => StoredStatus::Revoked,
-            ocsp::CertStatus::Unknown(_) => return None,
-        };
-        Some((status, stored))
+            .status()
     }
 
     /// Keeps an answer for an issued or revoked certificate. A store row replaces what is

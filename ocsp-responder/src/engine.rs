@@ -281,7 +281,13 @@ impl Responder {
         }
         let nonce = work.nonce.map(|n| Extensions::from(vec![n]));
         let echoed = nonce.is_some();
-        let der = sign_response(&key.key, singles, now, nonce, key.certificate.clone())?;
+        let der = sign_response(
+            &key.key,
+            singles,
+            now,
+            nonce,
+            key.certificate_der.as_deref(),
+        )?;
         inc(&self.metrics.signed_on_demand);
         let body = Bytes::from(der);
         if echoed || work.items.len() != 1 {
@@ -351,7 +357,13 @@ impl Responder {
             next_update: Some(generalized(next)?),
             single_extensions: None,
         };
-        let der = sign_response(&key.key, vec![single], now, None, key.certificate.clone())?;
+        let der = sign_response(
+            &key.key,
+            vec![single],
+            now,
+            None,
+            key.certificate_der.as_deref(),
+        )?;
         Ok(OcspResponseRecord {
             serial: record.pending.serial.clone(),
             ca_name: ca.name.clone(),

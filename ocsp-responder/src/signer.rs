@@ -8,7 +8,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use chrono::{Duration, NaiveDateTime};
-use der::Decode;
+use der::{Decode, Encode};
 use hsm_backend::{KeySpec, SignatureScheme, Token};
 use profiles::{KeyKindName, ProfileSet};
 use spki::SubjectPublicKeyInfoOwned;
@@ -63,7 +63,7 @@ pub fn current_key(
         SignerMode::Ca => Ok(Some(ResponderKey {
             label: ca.key_label.clone(),
             key: ca_signer(token, ca)?,
-            certificate: None,
+            certificate_der: None,
             generation: 0,
             not_after: None,
         })),
@@ -79,7 +79,8 @@ fn delegated_key(token: &Arc<Token>, ca: &CaRecord, r: &OcspSignerRecord) -> Res
     Ok(ResponderKey {
         label: r.key_label.clone(),
         key: CaKey::new(Arc::new(token.signer(&key, scheme_of(ca)?)?))?,
-        certificate: Some(Certificate::from_der(&r.certificate_der)?),
+        // Parsed once to check it, then kept as DER (it goes into every response as is).
+        certificate_der: Some(Certificate::from_der(&r.certificate_der)?.to_der()?),
         generation: r.generation,
         not_after: Some(r.not_after),
     })

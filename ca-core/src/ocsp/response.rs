@@ -11,8 +11,8 @@ use sha2::{Digest, Sha256};
 use x509_cert::Certificate;
 
 use super::asn1::{
-    BasicOcspResponse, CertId, OcspResponse, OcspResponseStatus, ResponderId, ResponseBytes,
-    ResponseData, SingleResponse, Version,
+    CertId, OcspResponse, OcspResponseStatus, ResponderId, ResponseBytes, ResponseData,
+    SingleResponse, Version,
 };
 use crate::error::{Error, Result};
 use crate::signing::CaKey;
@@ -45,14 +45,27 @@ fn gtime(t: NaiveDateTime) -> Result<GeneralizedTime> {
     )?)
 }
 
+/// `BasicOCSPResponse` (RFC 6960 §4.2.1, see [`super::asn1::BasicOcspResponse`]) as it is written: the
+/// signed `ResponseData` as its exact encoded bytes, and the responder certificate as its
+/// DER, so neither is decoded or copied again per response.
+#[derive(der::Sequence)]
+struct SignedBasicResponse<'a> {
+    tbs_response_data: der::asn1::AnyRef<'a>,
+    signature_algorithm: spki::AlgorithmIdentifierOwned,
+    signature: BitString,
+    #[asn1(context_specific = "0", optional = "true")]
+    certs: Option<Vec<der::asn1::AnyRef<'a>>>,
+}
+
 /// Signs `responses` as a successful OCSPResponse, the responder identified by key hash
-/// (RFC 6960 §4.2.2.3), optionally with the delegated responder's certificate attached.
+/// (RFC 6960 §4.2.2.3), optionally with the delegated responder's certificate (DER)
+/// attached.
 pub fn sign_response(
     key: &CaKey,
     responses: Vec<SingleResponse>,
     produced_at: NaiveDateTime,
     response_extensions: Option<x509_cert::ext::Extensions>,
-    responder_cert: Option<Certificate>,
+    responder_cert_der: Option<&[u8]>,
 ) -> Result<Vec<u8>> {
     let key_hash = Sha1::digest(key.spki().subject_public_key.raw_bytes());
     let tbs = ResponseData {
@@ -79,11 +92,13 @@ pub fn sign_response(
                 detail,
             })?;
     }
-    let basic = BasicOcspResponse {
-        tbs_response_data: ResponseData::from_der(&tbs_der)?,
+    let basic = SignedBasicResponse {
+        tbs_response_data: der::asn1::AnyRef::from_der(&tbs_der)?,
         signature_algorithm: key.algorithm().clone(),
         signature: BitString::from_bytes(&signature)?,
-        certs: responder_cert.map(|c| vec![c]),
+        certs: responder_cert_der
+            .map(|c| der::asn1::AnyRef::from_der(c).map(|a| vec![a]))
+            .transpose()?,
     };
     Ok(OcspResponse {
         response_status: OcspResponseStatus::Successful,
