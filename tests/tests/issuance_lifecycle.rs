@@ -4,29 +4,9 @@
 use hsmca_tests::cli::Hsmca;
 use hsmca_tests::{openssl, pki};
 
+/// Issues a tls-server certificate; its serial as openssl prints it (uppercase hex).
 fn issue_one(h: &Hsmca, name: &str) -> String {
-    let csr = pki::csr(
-        &h.path(""),
-        name,
-        "p256",
-        &format!("/CN={name}.example.com"),
-        &[&format!("subjectAltName=DNS:{name}.example.com")],
-    );
-    let out = h.path(&format!("{name}.pem"));
-    h.run(&[
-        "issue",
-        "--ca",
-        "issuing",
-        "--profile",
-        "tls-server",
-        "--csr",
-        csr.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ])
-    .ok();
-    let serial = openssl::ok(&["x509", "-in", out.to_str().unwrap(), "-noout", "-serial"]);
-    serial.trim().trim_start_matches("serial=").to_string()
+    pki::issue_tls(h, name).1.to_uppercase()
 }
 
 fn show(h: &Hsmca, serial: &str) -> serde_json::Value {

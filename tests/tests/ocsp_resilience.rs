@@ -52,26 +52,7 @@ fn pre_signed_answers_survive_a_locked_and_then_a_dropped_database() {
         let pem = h.run(&["ca", "show", ca, "--pem"]).ok().stdout;
         std::fs::write(h.path(&format!("{ca}.pem")), pem).unwrap();
     }
-    let csr = pki::csr(
-        &h.path(""),
-        "leaf",
-        "p256",
-        "/CN=db.example.com",
-        &["subjectAltName=DNS:db.example.com"],
-    );
-    let leaf = h.path("leaf.pem");
-    h.run(&[
-        "issue",
-        "--ca",
-        "issuing",
-        "--profile",
-        "tls-server",
-        "--csr",
-        csr.to_str().unwrap(),
-        "--out",
-        leaf.to_str().unwrap(),
-    ])
-    .ok();
+    let (leaf, _) = pki::issue_tls(&h, "db");
     let mut server = Server::start(&h, &[]);
     // Wait until the refresher pre-signed the leaf (the first query may be a miss).
     assert!(good(&h, &server.url(), &leaf));
