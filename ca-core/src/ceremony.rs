@@ -444,6 +444,23 @@ fn record_ca(
     Ok(record)
 }
 
+/// What the store remembers of a key just generated in `token_label` (never key material).
+pub fn generated_key_record(
+    token_label: &str,
+    key: &hsm_backend::KeyRef,
+    public: &hsm_backend::PublicKey,
+    now: NaiveDateTime,
+) -> crate::store::KeyRecord {
+    crate::store::KeyRecord {
+        label: key.label.clone(),
+        token_label: token_label.to_string(),
+        key_id: key.id.clone(),
+        algorithm: key.spec.to_string(),
+        public_key_der: public.spki_der.clone(),
+        created_at: now,
+    }
+}
+
 /// Records a key the caller generated in the HSM (never key material: label, token, id,
 /// algorithm, public key) and audits its generation.
 pub fn record_generated_key(

@@ -101,6 +101,25 @@ impl Reason {
     }
 }
 
+/// The ASN.1 `CRLReason` (RFC 5280 §5.3.1) of a stored reason code, as CRL entries and OCSP
+/// `RevokedInfo` carry it; `None` for codes that do not exist (7, above 10).
+pub fn crl_reason(code: u8) -> Option<x509_cert::ext::pkix::CrlReason> {
+    use x509_cert::ext::pkix::CrlReason as R;
+    Some(match code {
+        0 => R::Unspecified,
+        1 => R::KeyCompromise,
+        2 => R::CaCompromise,
+        3 => R::AffiliationChanged,
+        4 => R::Superseded,
+        5 => R::CessationOfOperation,
+        6 => R::CertificateHold,
+        8 => R::RemoveFromCRL,
+        9 => R::PrivilegeWithdrawn,
+        10 => R::AaCompromise,
+        _ => return None,
+    })
+}
+
 /// Which reasons this installation accepts.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RevocationPolicy {

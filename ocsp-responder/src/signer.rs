@@ -15,13 +15,13 @@ use spki::SubjectPublicKeyInfoOwned;
 use x509_cert::name::Name;
 use x509_cert::Certificate;
 
-use ca_core::ceremony::{record_generated_key, Stores};
+use ca_core::ceremony::{generated_key_record, record_generated_key, Stores};
 use ca_core::issue::flow::random_shard;
 use ca_core::issue::{plan, IssueRequest, KeyFacts};
 use ca_core::issuer::Issuer;
 use ca_core::revocation::{revoke, Reason, RevocationPolicy};
 use ca_core::signing::CaKey;
-use ca_core::store::{CaRecord, KeyRecord, OcspSignerRecord, StoreError};
+use ca_core::store::{CaRecord, OcspSignerRecord, StoreError};
 
 use crate::ca::ResponderKey;
 use crate::config::{OcspConfig, SignerMode};
@@ -153,14 +153,7 @@ pub fn ensure_delegated(
     };
     record_generated_key(
         &stores,
-        &KeyRecord {
-            label: key.label.clone(),
-            token_label: token.label().to_string(),
-            key_id: key.id.clone(),
-            algorithm: key.spec.to_string(),
-            public_key_der: public.spki_der.clone(),
-            created_at: now,
-        },
+        &generated_key_record(token.label(), &key, &public, now),
         ACTOR,
     )?;
     let profile = profiles

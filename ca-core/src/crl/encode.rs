@@ -80,20 +80,11 @@ pub struct SignedCrl {
 /// CRLReason codes as the `reasonCode` entry extension (§5.3.1); `unspecified` (0) is left
 /// out, as the CA/B Forum BR §7.2.2 require.
 fn reason_extension(code: u8) -> Result<Option<Extension>> {
-    let reason = match code {
-        0 => return Ok(None),
-        1 => CrlReason::KeyCompromise,
-        2 => CrlReason::CaCompromise,
-        3 => CrlReason::AffiliationChanged,
-        4 => CrlReason::Superseded,
-        5 => CrlReason::CessationOfOperation,
-        6 => CrlReason::CertificateHold,
-        8 => CrlReason::RemoveFromCRL,
-        9 => CrlReason::PrivilegeWithdrawn,
-        10 => CrlReason::AaCompromise,
-        other => return Err(Error::invalid("revocation reason", format!("code {other}"))),
-    };
-    Ok(Some(extension(&reason, false)?))
+    match crate::revocation::crl_reason(code) {
+        Some(CrlReason::Unspecified) => Ok(None),
+        Some(reason) => Ok(Some(extension(&reason, false)?)),
+        None => Err(Error::invalid("revocation reason", format!("code {code}"))),
+    }
 }
 
 /// `invalidityDate ::= GeneralizedTime` (§5.3.2), non-critical.

@@ -23,22 +23,6 @@ pub enum UnknownSerials {
     Revoked,
 }
 
-fn reason(code: u8) -> Option<CrlReason> {
-    Some(match code {
-        0 => CrlReason::Unspecified,
-        1 => CrlReason::KeyCompromise,
-        2 => CrlReason::CaCompromise,
-        3 => CrlReason::AffiliationChanged,
-        4 => CrlReason::Superseded,
-        5 => CrlReason::CessationOfOperation,
-        6 => CrlReason::CertificateHold,
-        8 => CrlReason::RemoveFromCRL,
-        9 => CrlReason::PrivilegeWithdrawn,
-        10 => CrlReason::AaCompromise,
-        _ => return None,
-    })
-}
-
 /// The OCSP status of `record` (the store's record for the serial, issued by the CA asked
 /// about), or of a serial the CA never issued when `record` is `None`.
 pub fn status_of(
@@ -60,7 +44,7 @@ pub fn status_of(
     match (&r.revocation, r.status) {
         (Some(rev), _) => Ok(CertStatus::Revoked(RevokedInfo {
             revocation_time: generalized(rev.revoked_at)?,
-            revocation_reason: reason(rev.reason),
+            revocation_reason: crate::revocation::crl_reason(rev.reason),
         })),
         (None, Stored::Issued) => Ok(CertStatus::Good(Null)),
         // Pending: recorded, maybe signed by the HSM, not stored. Never good; the serial

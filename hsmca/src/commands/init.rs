@@ -8,11 +8,12 @@ use std::path::Path;
 use std::sync::Arc;
 
 use ca_core::ceremony::{
-    create_root, create_subordinate, record_generated_key, CaPlan, CeremonySpec, Stores,
+    create_root, create_subordinate, generated_key_record, record_generated_key, CaPlan,
+    CeremonySpec, Stores,
 };
 use ca_core::clock::{Clock, SystemClock};
 use ca_core::signing::CaKey;
-use ca_core::store::{CaStore, KeyRecord};
+use ca_core::store::CaStore;
 use hsm_backend::{Error as HsmError, Module, Pin, Token};
 
 use crate::cli::InitArgs;
@@ -155,14 +156,7 @@ fn generate(
     let public = token.public_key(&key)?;
     record_generated_key(
         stores,
-        &KeyRecord {
-            label: key.label.clone(),
-            token_label: token.label().to_string(),
-            key_id: key.id.clone(),
-            algorithm: key.spec.to_string(),
-            public_key_der: public.spki_der.clone(),
-            created_at: now,
-        },
+        &generated_key_record(token.label(), &key, &public, now),
         ACTOR,
     )?;
     let signer = token.signer(&key, plan.scheme)?;
