@@ -148,6 +148,20 @@ impl Issuer {
         })
     }
 
+    /// The issuer of a recorded CA: its stored certificate, signing with its key in `token`.
+    pub fn open(
+        token: &std::sync::Arc<hsm_backend::Token>,
+        ca: &crate::store::CaRecord,
+    ) -> Result<Self> {
+        let cert = Certificate::from_der(&ca.certificate_der)
+            .map_err(|e| Error::Encoding(format!("stored certificate of CA {:?}: {e}", ca.name)))?;
+        Issuer::new(
+            &ca.name,
+            &cert,
+            CaKey::open(token, &ca.key_label, &ca.signature)?,
+        )
+    }
+
     /// A root CA about to sign its own certificate with subject `subject`.
     pub fn self_signed(name: &str, subject: Name, key: CaKey) -> Self {
         Issuer {

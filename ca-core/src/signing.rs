@@ -51,6 +51,14 @@ impl CaKey {
         })
     }
 
+    /// The key labelled `key_label` in `token`, signing with the scheme named `scheme` (as
+    /// stored with a CA: `ecdsa-sha256`, …).
+    pub fn open(token: &Arc<hsm_backend::Token>, key_label: &str, scheme: &str) -> Result<Self> {
+        let key = token.find_key(key_label)?;
+        let scheme = SignatureScheme::parse(scheme)?;
+        CaKey::new(Arc::new(token.signer(&key, scheme)?))
+    }
+
     /// The scheme.
     pub fn scheme(&self) -> SignatureScheme {
         self.signer.scheme()

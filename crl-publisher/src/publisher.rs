@@ -8,13 +8,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use chrono::{Duration, NaiveDateTime};
-use der::Decode;
-use hsm_backend::{SignatureScheme, Token};
-use x509_cert::Certificate;
+use hsm_backend::Token;
 
 use ca_core::crl::{write_crl, CrlParams};
 use ca_core::issuer::Issuer;
-use ca_core::signing::CaKey;
 use ca_core::store::{AuditEvent, CaRecord, CrlEntry, CrlQuery, CrlRecord};
 
 use crate::config::CrlConfig;
@@ -174,32 +171,12 @@ impl Publisher {
         &self.store
     }
 
-    /// The CA record, or `Invalid` naming the known CAs.
-    pub fn ca(&self, name: &str) -> Result<CaRecord> {
-        match self.store.ca(name)? {
-            Some(c) => Ok(c),
-            None => {
-                let known: Vec<_> = self.store.list_cas()?.into_iter().map(|c| c.name).collect();
-                Err(Error::Invalid(format!(
-                    "no CA named {name:?} (known: {})",
-                    known.join(", ")
-                )))
-            }
-        }
-    }
-
     fn issuer(&self, ca: &CaRecord) -> Result<Arc<Issuer>> {
         let mut cache = self.issuers.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(i) = cache.get(&ca.name) {
             return Ok(i.clone());
         }
-        let key = self.token.find_key(&ca.key_label)?;
-        let signer = self
-            .token
-            .signer(&key, SignatureScheme::parse(&ca.signature)?)?;
-        let cert = Certificate::from_der(&ca.certificate_der)
-            .map_err(|e| Error::Invalid(format!("stored certificate of CA {:?}: {e}", ca.name)))?;
-        let issuer = Arc::new(Issuer::new(&ca.name, &cert, CaKey::new(Arc::new(signer))?)?);
+        let issuer = Arc::new(Issuer::open(&self.token, ca)?);
         cache.insert(ca.name.clone(), issuer.clone());
         Ok(issuer)
     }

@@ -4,12 +4,9 @@ use std::sync::Arc;
 
 use ca_core::issuer::Issuer;
 use ca_core::keycheck::Blocklist;
-use ca_core::signing::CaKey;
 use ca_core::store::{CaRecord, CaStore};
-use der::Decode;
-use hsm_backend::{SignatureScheme, Token};
+use hsm_backend::Token;
 use profiles::ProfileSet;
-use x509_cert::Certificate;
 
 use crate::context::Env;
 use crate::error::{CliError, CliResult};
@@ -34,12 +31,7 @@ pub(crate) fn ca_record(store: &ca_store::Store, name: &str) -> CliResult<CaReco
 
 /// The issuer of a CA, signing with its key in the token.
 pub(crate) fn issuer(token: &Arc<Token>, ca: &CaRecord) -> CliResult<Issuer> {
-    let key = token.find_key(&ca.key_label)?;
-    let scheme = SignatureScheme::parse(&ca.signature)?;
-    let signer = token.signer(&key, scheme)?;
-    let cert = Certificate::from_der(&ca.certificate_der)
-        .map_err(|e| CliError::op(format!("stored certificate of CA {:?}: {e}", ca.name)))?;
-    Ok(Issuer::new(&ca.name, &cert, CaKey::new(Arc::new(signer))?)?)
+    Ok(Issuer::open(token, ca)?)
 }
 
 /// Shipped profiles plus `issuance.profiles_dir`.

@@ -15,7 +15,7 @@ use crate::ca::CaResponder;
 use crate::config::{OcspConfig, SignerMode, UnknownPolicy};
 use crate::engine::Responder;
 use crate::error::{Error, Result};
-use crate::signer::{current_key, ensure_delegated};
+use crate::signer::{current_key, delegated_key, ensure_delegated};
 use crate::ResponderStore;
 
 /// What a responder needs from the rest of the system.
@@ -64,15 +64,23 @@ fn signing_key(parts: &Parts, ca: &CaRecord) -> Result<crate::ca::ResponderKey> 
     match parts.config.signer {
         SignerMode::Ca => current_key(&parts.token, parts.store.as_ref(), ca, SignerMode::Ca)?
             .ok_or_else(|| Error::Setup(format!("CA {:?} has no key", ca.name))),
-        SignerMode::Delegated => ensure_delegated(
-            &parts.token,
-            parts.store.as_ref(),
-            &parts.profiles,
-            ca,
-            &parts.config,
-            parts.clock.now(),
-        ),
+        SignerMode::Delegated => {
+            let record = delegated_record(parts, ca)?;
+            delegated_key(&parts.token, ca, &record)
+        }
     }
+}
+
+/// The CA's delegated responder that can sign now, created or renewed if needed.
+fn delegated_record(parts: &Parts, ca: &CaRecord) -> Result<ca_core::store::OcspSignerRecord> {
+    ensure_delegated(
+        &parts.token,
+        parts.store.as_ref(),
+        &parts.profiles,
+        ca,
+        &parts.config,
+        parts.clock.now(),
+    )
 }
 
 /// Builds the responder: a signing key per CA (delegated responders created as needed),
@@ -137,7 +145,12 @@ pub fn refresh_once(parts: &Parts, responder: &Responder) -> Result<usize> {
             let record = parts.store.ca(&ca.name)?.ok_or_else(|| {
                 Error::Setup(format!("CA {:?} is no longer in the store", ca.name))
             })?;
-            responder.adopt_key(i, signing_key(parts, &record)?);
+            // The key is loaded from the HSM only when the responder changed (renewed here
+            // or by another node), not on every pass.
+            let signer = delegated_record(parts, &record)?;
+            if signer.key_label != ca.key().label {
+                responder.adopt_key(i, delegated_key(&parts.token, &record, &signer)?);
+            }
         }
     }
     let n = responder.refresh(parts.clock.now())?;

@@ -38,18 +38,6 @@ fn scheme_of(ca: &CaRecord) -> Result<SignatureScheme> {
     Ok(SignatureScheme::parse(&ca.signature)?)
 }
 
-/// The CA key as an HSM signer.
-fn ca_signer(token: &Arc<Token>, ca: &CaRecord) -> Result<CaKey> {
-    let key = token.find_key(&ca.key_label)?;
-    Ok(CaKey::new(Arc::new(token.signer(&key, scheme_of(ca)?)?))?)
-}
-
-/// The CA's issuer (its key and certificate), for issuing responder certificates.
-fn ca_issuer(token: &Arc<Token>, ca: &CaRecord) -> Result<Issuer> {
-    let cert = Certificate::from_der(&ca.certificate_der)?;
-    Ok(Issuer::new(&ca.name, &cert, ca_signer(token, ca)?)?)
-}
-
 /// The key that signs for `ca` under `mode`, from what the store has now: the CA key, or
 /// the CA's newest delegated responder. `Ok(None)` when delegated signing is configured
 /// and no responder exists yet (`hsmca serve` creates one).
@@ -62,7 +50,7 @@ pub fn current_key(
     match mode {
         SignerMode::Ca => Ok(Some(ResponderKey {
             label: ca.key_label.clone(),
-            key: ca_signer(token, ca)?,
+            key: CaKey::open(token, &ca.key_label, &ca.signature)?,
             certificate_der: None,
             generation: 0,
             not_after: None,
@@ -74,7 +62,12 @@ pub fn current_key(
     }
 }
 
-fn delegated_key(token: &Arc<Token>, ca: &CaRecord, r: &OcspSignerRecord) -> Result<ResponderKey> {
+/// The HSM key and certificate of the delegated responder `r` of `ca`.
+pub fn delegated_key(
+    token: &Arc<Token>,
+    ca: &CaRecord,
+    r: &OcspSignerRecord,
+) -> Result<ResponderKey> {
     let key = token.find_key(&r.key_label)?;
     Ok(ResponderKey {
         label: r.key_label.clone(),
@@ -112,7 +105,7 @@ fn key_facts(spec: KeySpec) -> KeyFacts {
 }
 
 /// Makes sure `ca` has a delegated responder that can sign at `now`, creating or renewing
-/// one if needed, and returns the key to sign with.
+/// one if needed, and returns its record (load its key with [`delegated_key`]).
 ///
 /// A new responder key is generated in the HSM with the CA key's algorithm, its
 /// certificate is issued by the CA under the `ocsp-signing` profile (recorded, signed,
@@ -126,10 +119,10 @@ pub fn ensure_delegated(
     ca: &CaRecord,
     config: &OcspConfig,
     now: NaiveDateTime,
-) -> Result<ResponderKey> {
+) -> Result<OcspSignerRecord> {
     let current = store.ocsp_signer(&ca.name)?;
     if let Some(r) = current.as_ref().filter(|r| fresh(r, config, now)) {
-        return delegated_key(token, ca, r);
+        return Ok(r.clone());
     }
     let generation = current.as_ref().map_or(1, |r| r.generation + 1);
     let ca_key = store.key(&ca.key_label)?.ok_or_else(|| {
@@ -176,7 +169,7 @@ pub fn ensure_delegated(
         now,
         random_shard(ca.publication.crl_shards)?,
     )?;
-    let issuer = ca_issuer(token, ca)?;
+    let issuer = Issuer::open(token, ca)?;
     let prepared = issuer.prepare(planned.template, now)?;
     let issued = issuer.issue(prepared, store, ACTOR, now)?;
     let pending = store
@@ -196,7 +189,7 @@ pub fn ensure_delegated(
     match store.insert_ocsp_signer(&record) {
         Ok(()) => {
             tracing::info!(ca = %ca.name, generation, serial = %issued.serial, "created delegated OCSP responder");
-            delegated_key(token, ca, &record)
+            Ok(record)
         }
         Err(StoreError::Conflict(_)) => {
             // Another node renewed first: use its responder, retire ours.
@@ -215,7 +208,7 @@ pub fn ensure_delegated(
                     ca.name
                 ))
             })?;
-            delegated_key(token, ca, &theirs)
+            Ok(theirs)
         }
         Err(e) => Err(e.into()),
     }

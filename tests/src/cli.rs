@@ -96,11 +96,6 @@ impl Hsmca {
         self
     }
 
-    /// The environment variables added to every run.
-    pub fn envs(&self) -> &[(String, String)] {
-        &self.env
-    }
-
     /// The data directory.
     pub fn data_dir(&self) -> PathBuf {
         self.dir.path().join("data")
@@ -118,6 +113,16 @@ impl Hsmca {
 
     /// Runs with extra environment variables for this run only.
     pub fn run_with(&self, args: &[&str], extra_env: &[(&str, &str)]) -> Run {
+        let mut cmd = self.command(args);
+        for (k, v) in extra_env {
+            cmd.env(k, v);
+        }
+        cmd.output().expect("run hsmca").into()
+    }
+
+    /// `hsmca --data-dir DATA ARGS` with this instance's environment only (the test
+    /// process's hsmca variables removed) and no standard input, to run or spawn.
+    pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(crate::hsmca_bin());
         for var in [
             "HSMCA_DATA_DIR",
@@ -133,11 +138,8 @@ impl Hsmca {
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
-        for (k, v) in extra_env {
-            cmd.env(k, v);
-        }
         cmd.stdin(std::process::Stdio::null());
-        cmd.output().expect("run hsmca").into()
+        cmd
     }
 
     /// Writes a file next to the data directory and returns its path.

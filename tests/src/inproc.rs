@@ -8,7 +8,7 @@ use std::sync::{Arc, OnceLock};
 use ca_core::issuer::Issuer;
 use ca_core::signing::CaKey;
 use ca_core::store::CaRecord;
-use hsm_backend::{Module, Pin, SignatureScheme, Token, SOFTHSM2_MODULE};
+use hsm_backend::{Module, Pin, Token, SOFTHSM2_MODULE};
 
 /// Opens the token of `data_dir` (created by `hsmca init`) in this process. PKCS#11 state is
 /// per process, so a test binary may open only one data directory this way.
@@ -28,13 +28,7 @@ pub fn open_token(data_dir: &Path) -> Arc<Token> {
 
 /// The issuer of `ca`, signing with its key in `token`.
 pub fn issuer(token: &Arc<Token>, ca: &CaRecord) -> Issuer {
-    use der::Decode;
-    let key = token.find_key(&ca.key_label).unwrap();
-    let signer = token
-        .signer(&key, SignatureScheme::parse(&ca.signature).unwrap())
-        .unwrap();
-    let cert = x509_cert::Certificate::from_der(&ca.certificate_der).unwrap();
-    Issuer::new(&ca.name, &cert, CaKey::new(Arc::new(signer)).unwrap()).unwrap()
+    Issuer::open(token, ca).expect("the CA's issuer")
 }
 
 /// A root and an issuing CA made in-process by the ceremony functions, with keys generated

@@ -32,15 +32,20 @@ ocsp = ["http://ocsp.example.com/"]
 ca_issuers = ["http://pki.example.com/ca/issuing.crt"]
 "#;
 
-/// An initialised data directory (ceremony above) with `root.pem` and `chain.pem` written.
+/// An initialised data directory (ceremony above) with `root.pem` and `issuing.pem` written.
 pub fn initialised() -> Hsmca {
-    let h = Hsmca::new();
-    let c = h.write("ceremony.toml", PUBLIC_URL_CEREMONY);
+    initialise(Hsmca::new(), PUBLIC_URL_CEREMONY)
+}
+
+/// Runs `hsmca init` with `ceremony` on `h` (which may carry a database URL) and writes the
+/// CA certificates as `root.pem` and `issuing.pem` beside the data directory.
+pub fn initialise(h: Hsmca, ceremony: &str) -> Hsmca {
+    let c = h.write("ceremony.toml", ceremony);
     h.run(&["init", "--ceremony", c.to_str().unwrap()]).ok();
-    let root = h.run(&["ca", "show", "root", "--pem"]).ok().stdout;
-    std::fs::write(h.path("root.pem"), root).unwrap();
-    let issuing = h.run(&["ca", "show", "issuing", "--pem"]).ok().stdout;
-    std::fs::write(h.path("issuing.pem"), issuing).unwrap();
+    for ca in ["root", "issuing"] {
+        let pem = h.run(&["ca", "show", ca, "--pem"]).ok().stdout;
+        std::fs::write(h.path(&format!("{ca}.pem")), pem).unwrap();
+    }
     h
 }
 

@@ -2,7 +2,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -20,27 +20,11 @@ impl Server {
     /// Starts `hsmca --data-dir DATA serve --listen 127.0.0.1:0` with the instance's
     /// environment plus `extra_env`, and waits (up to 120 s) until it listens.
     pub fn start(h: &Hsmca, extra_env: &[(&str, &str)]) -> Server {
-        let mut cmd = Command::new(crate::hsmca_bin());
-        for var in [
-            "HSMCA_DATA_DIR",
-            "HSMCA_CONFIG",
-            "HSMCA_DATABASE_URL",
-            "SOFTHSM2_CONF",
-        ] {
-            cmd.env_remove(var);
-        }
-        cmd.arg("--data-dir")
-            .arg(h.data_dir())
-            .args(["serve", "--listen", "127.0.0.1:0"]);
-        for (k, v) in h.envs() {
-            cmd.env(k, v);
-        }
+        let mut cmd = h.command(&["serve", "--listen", "127.0.0.1:0"]);
         for (k, v) in extra_env {
             cmd.env(k, v);
         }
-        cmd.stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
+        cmd.stdout(Stdio::null()).stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("spawn hsmca serve");
         let stderr = child.stderr.take().expect("stderr");
         let log = Arc::new(Mutex::new(String::new()));

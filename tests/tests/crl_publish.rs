@@ -7,7 +7,7 @@
 //! PostgreSQL never reuse or reorder a CRL number.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use chrono::{Duration as Days, Utc};
@@ -247,16 +247,10 @@ fn shard_crls_verify_match_their_cdp_and_report_revoked_and_good() {
 
 #[test]
 fn delta_crls_hold_only_what_changed_since_their_base() {
-    let h = Hsmca::new();
-    let c = h.write(
-        "ceremony.toml",
+    let h = pki::initialise(
+        Hsmca::new(),
         &pki::PUBLIC_URL_CEREMONY.replace("crl_shards = 8", "crl_shards = 2"),
     );
-    h.run(&["init", "--ceremony", s(&c)]).ok();
-    for ca in ["root", "issuing"] {
-        let pem = h.run(&["ca", "show", ca, "--pem"]).ok().stdout;
-        std::fs::write(h.path(&format!("{ca}.pem")), pem).unwrap();
-    }
     let certs: Vec<(PathBuf, String)> = (0..5)
         .map(|i| pki::issue_tls(&h, &format!("d{i}")))
         .collect();
@@ -411,19 +405,8 @@ fn a_publisher_killed_mid_way_leaves_the_previous_crl_intact() {
     let first = number(&parse_crl(&file));
     let mut seen = vec![first];
     for (i, delay) in [150u64, 300, 450, 600, 900].into_iter().enumerate() {
-        let mut child = Command::new(hsmca_tests::hsmca_bin())
-            .args([
-                "--data-dir",
-                s(&h.data_dir()),
-                "crl",
-                "generate",
-                "--ca",
-                "issuing",
-                "--shard",
-                "0",
-            ])
-            .env_remove("HSMCA_DATA_DIR")
-            .env_remove("SOFTHSM2_CONF")
+        let mut child = h
+            .command(&["crl", "generate", "--ca", "issuing", "--shard", "0"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -447,25 +430,14 @@ fn concurrent_publishers_on_postgresql_keep_crl_numbers_unique_and_increasing() 
     let Some(schema) = postgres::schema("crl_numbers") else {
         return;
     };
-    let h = Hsmca::new().env("HSMCA_DATABASE_URL", &schema.url());
-    let c = h.write("ceremony.toml", pki::PUBLIC_URL_CEREMONY);
-    h.run(&["init", "--ceremony", s(&c)]).ok();
-    let issuing = h.run(&["ca", "show", "issuing", "--pem"]).ok().stdout;
-    std::fs::write(h.path("issuing.pem"), issuing).unwrap();
+    let h = pki::initialise(
+        Hsmca::new().env("HSMCA_DATABASE_URL", &schema.url()),
+        pki::PUBLIC_URL_CEREMONY,
+    );
     let mut children = Vec::new();
     for _ in 0..4 {
         children.push(
-            Command::new(hsmca_tests::hsmca_bin())
-                .args([
-                    "--data-dir",
-                    s(&h.data_dir()),
-                    "crl",
-                    "generate",
-                    "--ca",
-                    "issuing",
-                ])
-                .env("HSMCA_DATABASE_URL", schema.url())
-                .env_remove("SOFTHSM2_CONF")
+            h.command(&["crl", "generate", "--ca", "issuing"])
                 .stdout(Stdio::null())
                 .stderr(Stdio::piped())
                 .spawn()
@@ -514,14 +486,12 @@ fn concurrent_publishers_on_postgresql_keep_crl_numbers_unique_and_increasing() 
 
 #[test]
 fn an_entry_stays_until_one_crl_after_its_certificate_expires_then_drops_off() {
-    let h = Hsmca::new();
-    let c = h.write(
-        "ceremony.toml",
+    let h = pki::initialise(
+        Hsmca::new(),
         &pki::PUBLIC_URL_CEREMONY
             .replace("crl_shards = 8", "crl_shards = 1")
             .replace("{shard}", "0"),
     );
-    h.run(&["init", "--ceremony", s(&c)]).ok();
     let now = Utc::now().naive_utc();
     let db = h.data_dir().join("hsmca.db");
     let expiring = bulk::insert_revoked(

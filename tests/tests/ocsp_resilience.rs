@@ -45,13 +45,10 @@ fn pre_signed_answers_survive_a_locked_and_then_a_dropped_database() {
     let Some(schema) = postgres::schema("ocsp_dbdown") else {
         return;
     };
-    let h = Hsmca::new().env("HSMCA_DATABASE_URL", &schema.url());
-    let c = h.write("ceremony.toml", pki::PUBLIC_URL_CEREMONY);
-    h.run(&["init", "--ceremony", c.to_str().unwrap()]).ok();
-    for ca in ["root", "issuing"] {
-        let pem = h.run(&["ca", "show", ca, "--pem"]).ok().stdout;
-        std::fs::write(h.path(&format!("{ca}.pem")), pem).unwrap();
-    }
+    let h = pki::initialise(
+        Hsmca::new().env("HSMCA_DATABASE_URL", &schema.url()),
+        pki::PUBLIC_URL_CEREMONY,
+    );
     let (leaf, _) = pki::issue_tls(&h, "db");
     let mut server = Server::start(&h, &[]);
     // Wait until the refresher pre-signed the leaf (the first query may be a miss).

@@ -377,13 +377,10 @@ fn two_nodes_on_postgresql_agree_on_a_revocation_within_five_seconds() {
         return;
     };
     let url = schema.url();
-    let a = Hsmca::new().env("HSMCA_DATABASE_URL", &url);
-    let ceremony = a.write("ceremony.toml", pki::PUBLIC_URL_CEREMONY);
-    a.run(&["init", "--ceremony", s(&ceremony)]).ok();
-    for ca in ["root", "issuing"] {
-        let pem = a.run(&["ca", "show", ca, "--pem"]).ok().stdout;
-        std::fs::write(a.path(&format!("{ca}.pem")), pem).unwrap();
-    }
+    let a = pki::initialise(
+        Hsmca::new().env("HSMCA_DATABASE_URL", &url),
+        pki::PUBLIC_URL_CEREMONY,
+    );
     let (leaf, serial) = issue(&a, "leaf");
     // Node B: its own data directory, the same token (SoftHSM2 directory and user PIN)
     // and the same database, and no local nudge from node A's `hsmca revoke`.
