@@ -120,7 +120,7 @@ fn main() {
     let profiles = profiles::ProfileSet::builtin().unwrap();
     let profile = profiles.get("tls-server").unwrap();
 
-    // BENCH_KINDS / BENCH_BACKENDS narrow a run (e.g. for profiling); default: everything.
+    // BENCH_KINDS / BENCH_BACKENDS / BENCH_MODES (single, batch, raw, openssl) narrow a run (e.g. for profiling); default: everything.
     let wanted =
         |var: &str, v: &str| std::env::var(var).map_or(true, |w| w.split(',').any(|x| x == v));
     for kind in ["rsa-2048", "ec-p256"]
@@ -161,7 +161,10 @@ fn main() {
                 certs: &store,
                 actor: "bench",
             };
-            for workers in [1, 2] {
+            for workers in [1, 2]
+                .into_iter()
+                .filter(|_| wanted("BENCH_MODES", "single"))
+            {
                 let r = rate(workers, dur, || {
                     issuance
                         .issue_csr(&csr, &Overrides::default(), SystemClock.now())
@@ -173,10 +176,37 @@ fn main() {
                     per_sec: r,
                 });
             }
+            // The pipeline (Issuance::issue_csrs) over batches of 1,000 CSRs, as
+            // `openssl ca -batch` gets them; workers are its HSM signing threads.
+            let batch: Vec<&[u8]> = vec![&csr[..]; 1000];
+            for signers in [1, 2]
+                .into_iter()
+                .filter(|_| wanted("BENCH_MODES", "batch"))
+            {
+                let start = Instant::now();
+                let mut issued = 0usize;
+                while start.elapsed() < dur {
+                    let results = issuance.issue_csrs(
+                        &batch,
+                        &Overrides::default(),
+                        SystemClock.now(),
+                        signers,
+                    );
+                    for r in results {
+                        r.unwrap();
+                        issued += 1;
+                    }
+                }
+                rows.push(Row {
+                    what: format!("hsmca issue, batches of 1000, {kind} CA key, {backend}"),
+                    workers: signers,
+                    per_sec: issued as f64 / start.elapsed().as_secs_f64(),
+                });
+            }
         }
         let signer = raw_signer.unwrap();
         let msg = vec![0x5au8; 700]; // about the size of a leaf TBS
-        for workers in [1, 2] {
+        for workers in [1, 2].into_iter().filter(|_| wanted("BENCH_MODES", "raw")) {
             let r = rate(workers, dur, || {
                 signer.sign(&msg).unwrap();
             });
@@ -186,13 +216,15 @@ fn main() {
                 per_sec: r,
             });
         }
-        let od = tempfile::tempdir().unwrap();
-        let r = openssl_ca_rate(od.path(), kind, 1000);
-        rows.push(Row {
-            what: format!("openssl ca -batch, 1000 certs, {kind} CA key"),
-            workers: 1,
-            per_sec: r,
-        });
+        if wanted("BENCH_MODES", "openssl") {
+            let od = tempfile::tempdir().unwrap();
+            let r = openssl_ca_rate(od.path(), kind, 1000);
+            rows.push(Row {
+                what: format!("openssl ca -batch, 1000 certs, {kind} CA key"),
+                workers: 1,
+                per_sec: r,
+            });
+        }
     }
 
     println!("| measurement | workers | per second |");
@@ -206,26 +238,39 @@ fn main() {
             .map(|r| r.per_sec)
     };
     println!();
-    for backend in ["sqlite", "postgres"] {
-        for w in [1, 2] {
-            if let (Some(i), Some(raw)) = (
-                get(&format!("hsmca issue, rsa-2048 CA key, {backend}"), w),
-                get("raw SoftHSM2 sign, rsa-2048", w),
-            ) {
-                println!("RSA-2048 {backend} {w} worker(s): issuance at {:.0}% of raw HSM signing (target ≥ 80%)", 100.0 * i / raw);
+    // Each way of issuing against the same-run peer: per-request calls on 1 and 2 threads,
+    // and the pipeline with 1 and 2 signing threads.
+    let modes = [
+        ("hsmca issue", "per request"),
+        ("hsmca issue, batches of 1000", "pipeline"),
+    ];
+    for (prefix, label) in modes {
+        for backend in ["sqlite", "postgres"] {
+            for w in [1, 2] {
+                if let (Some(i), Some(raw)) = (
+                    get(&format!("{prefix}, rsa-2048 CA key, {backend}"), w),
+                    get("raw SoftHSM2 sign, rsa-2048", w),
+                ) {
+                    println!(
+                        "RSA-2048 {backend} {label} {w} worker(s): issuance at {:.0}% of raw HSM signing (target ≥ 80%)",
+                        100.0 * i / raw
+                    );
+                }
             }
         }
     }
-    for backend in ["sqlite", "postgres"] {
-        for w in [1, 2] {
-            if let (Some(i), Some(o)) = (
-                get(&format!("hsmca issue, ec-p256 CA key, {backend}"), w),
-                get("openssl ca -batch, 1000 certs, ec-p256 CA key", 1),
-            ) {
-                println!(
-                    "P-256 {backend} {w} worker(s): {:.1}× openssl ca -batch (target ≥ 4×)",
-                    i / o
-                );
+    for (prefix, label) in modes {
+        for backend in ["sqlite", "postgres"] {
+            for w in [1, 2] {
+                if let (Some(i), Some(o)) = (
+                    get(&format!("{prefix}, ec-p256 CA key, {backend}"), w),
+                    get("openssl ca -batch, 1000 certs, ec-p256 CA key", 1),
+                ) {
+                    println!(
+                        "P-256 {backend} {label} {w} worker(s): {:.1}× openssl ca -batch (target ≥ 4×)",
+                        i / o
+                    );
+                }
             }
         }
     }

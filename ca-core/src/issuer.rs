@@ -24,7 +24,7 @@ use crate::extensions::{authority_key_identifier, key_identifier};
 use crate::lint::{lint_tbs, IssuerFacts};
 use crate::serial::Serial;
 use crate::signing::CaKey;
-use crate::store::{AuditEvent, CertificateStore, PendingCertificate};
+use crate::store::{AuditEvent, CertificateStore, PendingCertificate, SignedRecord};
 use crate::time::{from_x509, to_x509};
 
 /// What a certificate should contain, as decided by a profile or a ceremony.
@@ -88,7 +88,7 @@ pub struct Issuer {
 /// A linted certificate that has not been signed yet. Single use: [`Issuer::issue`] consumes
 /// it, and it cannot be cloned or built outside [`Issuer::prepare`].
 pub struct PreparedCertificate {
-    pending: PendingCertificate,
+    pub(crate) pending: PendingCertificate,
 }
 
 /// `Certificate ::= SEQUENCE { tbsCertificate TBSCertificate, signatureAlgorithm
@@ -272,6 +272,26 @@ impl Issuer {
         now: NaiveDateTime,
         action: &str,
     ) -> Result<IssuedCertificate> {
+        let signed = self.sign_verified(pending, actor, now, action)?;
+        store.store_signed(
+            &signed.record.serial,
+            &signed.record.der,
+            now,
+            &signed.record.audit,
+        )?;
+        Ok(signed.issued)
+    }
+
+    /// Signs the TBS bytes of a recorded `pending` certificate in the HSM, verifies the
+    /// signature with this CA's public key and assembles the certificate; returns it with
+    /// what [`CertificateStore::store_signed`] must record before it is handed out.
+    pub(crate) fn sign_verified(
+        &self,
+        pending: &PendingCertificate,
+        actor: &str,
+        now: NaiveDateTime,
+        action: &str,
+    ) -> Result<SignedUnstored> {
         let serial = pending.serial.clone();
         if Sha256::digest(&pending.tbs_der).as_slice() != pending.tbs_sha256.as_slice() {
             return Err(Error::Encoding(format!(
@@ -301,29 +321,41 @@ impl Issuer {
                 "signatureAlgorithm differs from the TBS signature field".into(),
             ));
         }
-        store.store_signed(
-            &serial,
-            &der,
-            now,
-            &AuditEvent {
+        let audit = AuditEvent {
+            at: now,
+            actor: actor.to_string(),
+            action: action.into(),
+            target: serial.to_hex(),
+            details: serde_json::json!({
+                "ca": self.name,
+                "profile": pending.profile,
+                "subject": pending.subject,
+                "tbs_sha256": hex::encode(&pending.tbs_sha256),
+                "algorithm": self.key.scheme().name(),
+            })
+            .to_string(),
+        };
+        Ok(SignedUnstored {
+            record: SignedRecord {
+                serial: serial.clone(),
+                der: der.clone(),
                 at: now,
-                actor: actor.to_string(),
-                action: action.into(),
-                target: serial.to_hex(),
-                details: serde_json::json!({
-                    "ca": self.name,
-                    "profile": pending.profile,
-                    "subject": pending.subject,
-                    "tbs_sha256": hex::encode(&pending.tbs_sha256),
-                    "algorithm": self.key.scheme().name(),
-                })
-                .to_string(),
+                audit,
             },
-        )?;
-        Ok(IssuedCertificate {
-            serial,
-            der,
-            certificate,
+            issued: IssuedCertificate {
+                serial,
+                der,
+                certificate,
+            },
         })
     }
+}
+
+/// A certificate signed and verified but not yet stored: not to be handed out before
+/// `record` is.
+pub(crate) struct SignedUnstored {
+    /// What to store.
+    pub(crate) record: SignedRecord,
+    /// What to hand out once it is stored.
+    pub(crate) issued: IssuedCertificate,
 }

@@ -188,6 +188,19 @@ pub struct PendingCertificate {
     pub created_at: NaiveDateTime,
 }
 
+/// A signed certificate to store, as [`CertificateStore::store_signed_all`] takes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedRecord {
+    /// Serial of the pending record.
+    pub serial: Serial,
+    /// DER of the signed certificate.
+    pub der: Vec<u8>,
+    /// When it was signed.
+    pub at: NaiveDateTime,
+    /// The audit event to append with it.
+    pub audit: AuditEvent,
+}
+
 /// A revocation as recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Revocation {
@@ -251,6 +264,12 @@ pub trait CaStore: Send + Sync {
 pub trait CertificateStore: Send + Sync {
     /// Records serial + TBS with status `pending`. `Conflict` if the serial exists.
     fn insert_pending(&self, cert: &PendingCertificate) -> StoreResult<()>;
+    /// [`CertificateStore::insert_pending`] for several records, one result each, in
+    /// order. Each record is inserted or refused on its own; an implementation may
+    /// commit them together (the default inserts them one by one).
+    fn insert_pending_all(&self, certs: &[PendingCertificate]) -> Vec<StoreResult<()>> {
+        certs.iter().map(|c| self.insert_pending(c)).collect()
+    }
     /// Stores the signed DER and appends `audit` to the audit log, in one transaction. A
     /// `pending` record becomes `issued`; a record revoked while pending keeps `revoked` and
     /// gains the DER. `NotFound` for an unknown serial, `InvalidState` if DER is already stored.
@@ -261,6 +280,15 @@ pub trait CertificateStore: Send + Sync {
         at: NaiveDateTime,
         audit: &AuditEvent,
     ) -> StoreResult<AuditEntry>;
+    /// [`CertificateStore::store_signed`] for several certificates, one result each, in
+    /// order. Each is stored (with its audit entry) or refused on its own; an
+    /// implementation may commit them together (the default stores them one by one).
+    fn store_signed_all(&self, signed: &[SignedRecord]) -> Vec<StoreResult<AuditEntry>> {
+        signed
+            .iter()
+            .map(|s| self.store_signed(&s.serial, &s.der, s.at, &s.audit))
+            .collect()
+    }
     /// The record for this serial.
     fn certificate(&self, serial: &Serial) -> StoreResult<Option<CertificateRecord>>;
     /// Records matching the filter.

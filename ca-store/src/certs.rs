@@ -3,7 +3,7 @@
 use ca_core::serial::Serial;
 use ca_core::store::{
     AuditEntry, AuditEvent, CertFilter, CertStatus, CertificateRecord, CertificateStore,
-    PendingCertificate, Revocation, StoreError, StoreResult,
+    PendingCertificate, Revocation, SignedRecord, StoreError, StoreResult,
 };
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -68,17 +68,87 @@ pub(crate) fn revoke_job(revocation: &Revocation, audit: &AuditEvent) -> Job {
     Job::write_with_audit(op, row, write, audit).marking_ocsp_stale()
 }
 
+/// The write job of [`CertificateStore::insert_pending`].
+fn pending_job(cert: &PendingCertificate) -> StoreResult<Job> {
+    let op = format!("insert pending certificate {}", cert.serial);
+    let row = CertRow::pending(cert)?;
+    Ok(Job::write(op, cert.serial.to_hex(), move |c| {
+        diesel::insert_into(certificates::table)
+            .values(&row)
+            .execute(c)?;
+        Ok(())
+    }))
+}
+
+/// The write job of [`CertificateStore::store_signed`]: the DER stored, the status
+/// changed and `audit` appended, in one transaction.
+fn signed_job(serial: &Serial, der: &[u8], at: NaiveDateTime, audit: &AuditEvent) -> Job {
+    let op = format!("store signed certificate {serial}");
+    let key = serial.to_hex();
+    let at = secs(at);
+    let (row, serial, der) = (key.clone(), serial.clone(), der.to_vec());
+    let write = move |c: &mut DbConnection| -> Result<(), OpError> {
+        let unsigned = certificates::table
+            .filter(certificates::serial.eq(&key))
+            .filter(certificates::der.is_null());
+        // Pending becomes issued; revoked-while-pending stays revoked and gains the DER.
+        let issued = diesel::update(unsigned.filter(certificates::status.eq(PENDING)))
+            .set((
+                certificates::der.eq(&der),
+                certificates::issued_at.eq(at),
+                certificates::status.eq(ISSUED),
+            ))
+            .execute(c)?;
+        if issued == 1 {
+            return Ok(());
+        }
+        let kept = diesel::update(unsigned.filter(certificates::status.eq(REVOKED)))
+            .set((certificates::der.eq(&der), certificates::issued_at.eq(at)))
+            .execute(c)?;
+        if kept == 1 {
+            return Ok(());
+        }
+        Err(match status_of(c, &key)? {
+            None => StoreError::NotFound(format!("certificate {serial}")),
+            Some(status) => StoreError::InvalidState(format!(
+                "certificate {serial} ({status}) already has its signed DER stored"
+            )),
+        }
+        .into())
+    };
+    Job::write_with_audit(op, row, write, audit)
+}
+
 impl CertificateStore for Store {
     fn insert_pending(&self, cert: &PendingCertificate) -> StoreResult<()> {
-        let op = format!("insert pending certificate {}", cert.serial);
-        let row = CertRow::pending(cert)?;
-        let job = Job::write(op, cert.serial.to_hex(), move |c| {
-            diesel::insert_into(certificates::table)
-                .values(&row)
-                .execute(c)?;
-            Ok(())
-        });
-        self.write(job).map(|_| ())
+        self.write(pending_job(cert)?).map(|_| ())
+    }
+
+    /// The records go to the group committer together, so that up to its batch size they
+    /// share one transaction; each succeeds or fails alone.
+    fn insert_pending_all(&self, certs: &[PendingCertificate]) -> Vec<StoreResult<()>> {
+        let mut results: Vec<Option<StoreResult<()>>> = Vec::with_capacity(certs.len());
+        let mut jobs = Vec::with_capacity(certs.len());
+        for cert in certs {
+            match pending_job(cert) {
+                Ok(job) => {
+                    jobs.push(job);
+                    results.push(None);
+                }
+                Err(e) => results.push(Some(Err(e))),
+            }
+        }
+        let mut done = self.committer.submit_all(self, jobs).into_iter();
+        results
+            .into_iter()
+            .map(|r| {
+                r.unwrap_or_else(|| {
+                    done.next()
+                        .unwrap_or_else(|| Err(StoreError::Backend("a write got no result".into())))
+                        .map(|_| ())
+                })
+            })
+            .collect()
     }
 
     fn store_signed(
@@ -88,40 +158,28 @@ impl CertificateStore for Store {
         at: NaiveDateTime,
         audit: &AuditEvent,
     ) -> StoreResult<AuditEntry> {
-        let op = format!("store signed certificate {serial}");
-        let key = serial.to_hex();
-        let at = secs(at);
-        let (row, serial, der) = (key.clone(), serial.clone(), der.to_vec());
-        let write = move |c: &mut DbConnection| -> Result<(), OpError> {
-            let unsigned = certificates::table
-                .filter(certificates::serial.eq(&key))
-                .filter(certificates::der.is_null());
-            // Pending becomes issued; revoked-while-pending stays revoked and gains the DER.
-            let issued = diesel::update(unsigned.filter(certificates::status.eq(PENDING)))
-                .set((
-                    certificates::der.eq(&der),
-                    certificates::issued_at.eq(at),
-                    certificates::status.eq(ISSUED),
-                ))
-                .execute(c)?;
-            if issued == 1 {
-                return Ok(());
-            }
-            let kept = diesel::update(unsigned.filter(certificates::status.eq(REVOKED)))
-                .set((certificates::der.eq(&der), certificates::issued_at.eq(at)))
-                .execute(c)?;
-            if kept == 1 {
-                return Ok(());
-            }
-            Err(match status_of(c, &key)? {
-                None => StoreError::NotFound(format!("certificate {serial}")),
-                Some(status) => StoreError::InvalidState(format!(
-                    "certificate {serial} ({status}) already has its signed DER stored"
-                )),
-            }
-            .into())
-        };
-        self.write_audited(Job::write_with_audit(op, row, write, audit))
+        self.write_audited(signed_job(serial, der, at, audit))
+    }
+
+    /// As [`CertificateStore::insert_pending_all`], for signed certificates.
+    fn store_signed_all(&self, signed: &[SignedRecord]) -> Vec<StoreResult<AuditEntry>> {
+        let jobs: Vec<Job> = signed
+            .iter()
+            .map(|s| signed_job(&s.serial, &s.der, s.at, &s.audit))
+            .collect();
+        self.committer
+            .submit_all(self, jobs)
+            .into_iter()
+            .zip(signed)
+            .map(|(r, s)| {
+                r?.ok_or_else(|| {
+                    StoreError::Backend(format!(
+                        "store signed certificate {}: no audit entry came back",
+                        s.serial
+                    ))
+                })
+            })
+            .collect()
     }
 
     fn certificate(&self, serial: &Serial) -> StoreResult<Option<CertificateRecord>> {

@@ -84,15 +84,38 @@ impl Committer {
     /// Runs `job` on `store`, in a batch with whatever else is queued, and returns its
     /// result once the batch has committed (or failed).
     pub(crate) fn submit(&self, store: &Store, job: Job) -> StoreResult<JobOutput> {
+        self.submit_all(store, vec![job])
+            .pop()
+            .unwrap_or_else(|| Err(StoreError::Backend("a write got no result".into())))
+    }
+
+    /// Runs `jobs` on `store`, queued together (so that, up to [`MAX_BATCH`], they share
+    /// one batch, with whatever else is queued), and returns their results in order once
+    /// the batches holding them have committed (or failed).
+    pub(crate) fn submit_all(&self, store: &Store, jobs: Vec<Job>) -> Vec<StoreResult<JobOutput>> {
         let mut state = self.lock();
-        let ticket = state.next_ticket;
-        state.next_ticket += 1;
-        state.queue.push_back((ticket, job));
+        let first = state.next_ticket;
+        let count = jobs.len() as u64;
+        state.next_ticket += count;
+        state.queue.extend((first..).zip(jobs));
+        let last = first + count;
+        let mut results: Vec<Option<StoreResult<JobOutput>>> = std::iter::repeat_with(|| None)
+            .take(count as usize)
+            .collect();
+        let mut missing = count as usize;
         loop {
-            if let Some(result) = state.results.remove(&ticket) {
-                return result;
+            for (slot, ticket) in results.iter_mut().zip(first..last) {
+                if slot.is_none() {
+                    if let Some(result) = state.results.remove(&ticket) {
+                        *slot = Some(result);
+                        missing -= 1;
+                    }
+                }
             }
-            let still_queued = state.queue.front().is_some_and(|(t, _)| *t <= ticket);
+            if missing == 0 {
+                return results.into_iter().flatten().collect();
+            }
+            let still_queued = state.queue.front().is_some_and(|(t, _)| *t < last);
             if still_queued && state.running < self.max_running {
                 let take = state.queue.len().min(MAX_BATCH);
                 let (tickets, jobs): (Vec<u64>, Vec<Job>) = state.queue.drain(..take).unzip();

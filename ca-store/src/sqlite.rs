@@ -1,4 +1,7 @@
-//! Per-connection SQLite setup: WAL journal, busy timeout, foreign keys, synchronous=NORMAL.
+//! Per-connection SQLite setup: WAL journal, busy timeout, foreign keys, synchronous=NORMAL,
+//! and a checkpoint every 10,000 WAL pages (about 40 MiB) instead of SQLite's 1,000: a
+//! page that issuance changes again and again (index pages, the audit log's last page) is
+//! copied back into the database file once per checkpoint, so fewer checkpoints copy less.
 
 use std::thread::sleep;
 use std::time::{Duration, Instant};
@@ -11,7 +14,8 @@ use diesel::{QueryableByName, RunQueryDsl, SqliteConnection};
 /// it waits for other connections' locks instead of failing.
 const CONNECTION_PRAGMAS: &str = "PRAGMA busy_timeout = 10000; \
      PRAGMA foreign_keys = ON; \
-     PRAGMA synchronous = NORMAL;";
+     PRAGMA synchronous = NORMAL; \
+     PRAGMA wal_autocheckpoint = 10000;";
 
 /// How long to keep trying to switch a new database file to WAL (as `busy_timeout`).
 const WAL_SWITCH_DEADLINE: Duration = Duration::from_secs(10);

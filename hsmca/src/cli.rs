@@ -131,22 +131,34 @@ pub(crate) struct IssueArgs {
     #[arg(long)]
     pub(crate) profile: String,
     /// The CSR, PEM or DER (`-` for standard input).
-    #[arg(long)]
-    pub(crate) csr: PathBuf,
+    #[arg(long, required_unless_present = "batch", conflicts_with = "batch")]
+    pub(crate) csr: Option<PathBuf>,
     /// Subject alternative name to certify instead of the CSR's (repeatable):
     /// `dns:NAME`, `ip:ADDR`, `email:ADDR`, `uri:URI`, or a bare DNS name or IP address.
-    #[arg(long = "san")]
+    #[arg(long = "san", conflicts_with = "batch")]
     pub(crate) sans: Vec<String>,
     /// Validity in days (default: the profile's default).
     #[arg(long)]
     pub(crate) days: Option<u32>,
     /// Where to write the certificate (PEM); standard output when absent.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "batch")]
     pub(crate) out: Option<PathBuf>,
     /// Where to write the chain (PEM): the certificate, then the issuing CAs up to but
     /// excluding the root.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "batch")]
     pub(crate) chain: Option<PathBuf>,
+    /// Issue for every CSR file in this directory (`*.csr`, `*.pem`, `*.der`; at most
+    /// 100,000), each checked as a single request would be, in one pipelined run.
+    #[arg(long, requires = "out_dir")]
+    pub(crate) batch: Option<PathBuf>,
+    /// With `--batch`: where to write each certificate, as `NAME.pem` for the request
+    /// file `NAME.csr` (or `.pem`, `.der`). Must exist.
+    #[arg(long, requires = "batch")]
+    pub(crate) out_dir: Option<PathBuf>,
+    /// With `--batch`: HSM sessions signing at once, 1 to 64 (default 2).
+    #[arg(long, requires = "batch", default_value_t = 2,
+          value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub(crate) signers: u16,
 }
 
 #[derive(Debug, Subcommand)]

@@ -4,6 +4,7 @@
 
 pub mod bulk;
 pub mod cli;
+pub mod fault;
 pub mod inproc;
 pub mod openssl;
 pub mod pki;

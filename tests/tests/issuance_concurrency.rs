@@ -1,5 +1,7 @@
 //! Eight threads issuing at once get unique serials and every certificate is recorded,
-//! on SQLite and on PostgreSQL, through one HSM token.
+//! on SQLite and on PostgreSQL, through one HSM token; so does the issuing pipeline
+//! (`Issuance::issue_csrs`) with four HSM sessions signing at once, whose records are
+//! committed many to a transaction.
 
 use std::collections::HashSet;
 
@@ -12,7 +14,16 @@ use hsmca_tests::{inproc, openssl, pki, postgres, softhsm};
 const THREADS: usize = 8;
 const PER_THREAD: usize = 25;
 
-fn run_on(url: &str, label_prefix: &str, csr: &[u8]) {
+/// How the certificates are issued.
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    /// THREADS threads calling `issue_csr`.
+    Threads,
+    /// One `issue_csrs` call with four signing threads.
+    Pipeline,
+}
+
+fn run_on(url: &str, label_prefix: &str, csr: &[u8], mode: Mode) {
     let t = softhsm::fresh_token(label_prefix);
     let store = ca_store::Store::open(url, 16).unwrap();
     let pki = inproc::ceremony(
@@ -25,37 +36,31 @@ fn run_on(url: &str, label_prefix: &str, csr: &[u8]) {
     let profiles = profiles::ProfileSet::builtin().unwrap();
     let profile = profiles.get("tls-server").unwrap();
 
-    let serials: Vec<String> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..THREADS)
-            .map(|_| {
-                let (issuer, ca, store) = (&issuer, &ca, &store);
-                s.spawn(move || {
-                    let issuance = Issuance {
-                        issuer,
-                        ca,
-                        profile,
-                        blocklist: &Blocklist::empty(),
-                        certs: store,
-                        actor: "test",
-                    };
-                    (0..PER_THREAD)
-                        .map(|_| {
-                            issuance
-                                .issue_csr(csr, &Overrides::default(), SystemClock.now())
-                                .unwrap()
-                                .issued
-                                .serial
-                                .to_hex()
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
+    let serials: Vec<String> = if mode == Mode::Pipeline {
+        let issuance = Issuance {
+            issuer: &issuer,
+            ca: &ca,
+            profile,
+            blocklist: &Blocklist::empty(),
+            certs: &store,
+            actor: "test",
+        };
+        let csrs = vec![csr; THREADS * PER_THREAD];
+        let results = issuance.issue_csrs(&csrs, &Overrides::default(), SystemClock.now(), 4);
+        let serials = results
             .into_iter()
-            .flat_map(|h| h.join().unwrap())
-            .collect()
-    });
+            .map(|r| r.unwrap().issued.serial.to_hex())
+            .collect();
+        // The pending records went to the database a chunk at a time.
+        assert!(
+            store.stats().largest_batch > 1,
+            "records were committed together: {:?}",
+            store.stats()
+        );
+        serials
+    } else {
+        issue_on_threads(&issuer, &ca, profile, &store, csr)
+    };
 
     let unique: HashSet<_> = serials.iter().cloned().collect();
     assert_eq!(unique.len(), THREADS * PER_THREAD, "serials are unique");
@@ -114,6 +119,45 @@ fn run_on(url: &str, label_prefix: &str, csr: &[u8]) {
     }
 }
 
+fn issue_on_threads(
+    issuer: &ca_core::issuer::Issuer,
+    ca: &ca_core::store::CaRecord,
+    profile: &profiles::Profile,
+    store: &ca_store::Store,
+    csr: &[u8],
+) -> Vec<String> {
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..THREADS)
+            .map(|_| {
+                s.spawn(move || {
+                    let issuance = Issuance {
+                        issuer,
+                        ca,
+                        profile,
+                        blocklist: &Blocklist::empty(),
+                        certs: store,
+                        actor: "test",
+                    };
+                    (0..PER_THREAD)
+                        .map(|_| {
+                            issuance
+                                .issue_csr(csr, &Overrides::default(), SystemClock.now())
+                                .unwrap()
+                                .issued
+                                .serial
+                                .to_hex()
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    })
+}
+
 fn test_csr() -> Vec<u8> {
     let dir = tempfile::tempdir().unwrap();
     let p = pki::csr(
@@ -130,7 +174,24 @@ fn test_csr() -> Vec<u8> {
 fn eight_threads_issue_unique_recorded_certificates_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("c.db");
-    run_on(db.to_str().unwrap(), "conc-sqlite", &test_csr());
+    run_on(
+        db.to_str().unwrap(),
+        "conc-sqlite",
+        &test_csr(),
+        Mode::Threads,
+    );
+}
+
+#[test]
+fn the_pipeline_issues_unique_recorded_certificates_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("p.db");
+    run_on(
+        db.to_str().unwrap(),
+        "pipe-sqlite",
+        &test_csr(),
+        Mode::Pipeline,
+    );
 }
 
 #[test]
@@ -138,5 +199,13 @@ fn eight_threads_issue_unique_recorded_certificates_on_postgresql() {
     let Some(schema) = postgres::schema("conc") else {
         return;
     };
-    run_on(&schema.url(), "conc-pg", &test_csr());
+    run_on(&schema.url(), "conc-pg", &test_csr(), Mode::Threads);
+}
+
+#[test]
+fn the_pipeline_issues_unique_recorded_certificates_on_postgresql() {
+    let Some(schema) = postgres::schema("pipe") else {
+        return;
+    };
+    run_on(&schema.url(), "pipe-pg", &test_csr(), Mode::Pipeline);
 }

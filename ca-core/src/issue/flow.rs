@@ -10,7 +10,7 @@ use super::san::San;
 use super::template::{plan, IssueRequest, KeyFacts};
 use crate::csr::{check_subject, parse_csr, RequestedSan};
 use crate::error::{Error, Result};
-use crate::issuer::{IssuedCertificate, Issuer};
+use crate::issuer::{IssuedCertificate, Issuer, PreparedCertificate};
 use crate::keycheck::{check_public_key, Blocklist, KeyKind, KeyPolicy};
 use crate::store::{CaRecord, CertificateStore};
 
@@ -119,6 +119,23 @@ impl Issuance<'_> {
         overrides: &Overrides,
         now: NaiveDateTime,
     ) -> Result<IssuedFromCsr> {
+        let (prepared, dropped_extensions) = self.prepare_csr(csr, overrides, now)?;
+        let issued = self.issuer.issue(prepared, self.certs, self.actor, now)?;
+        Ok(IssuedFromCsr {
+            issued,
+            dropped_extensions,
+        })
+    }
+
+    /// Everything before the store is touched: parse and verify the CSR, check its key,
+    /// apply the profile, allocate the serial, build and lint the TBS. Returns the
+    /// prepared certificate and the requested extensions it will not carry.
+    pub(crate) fn prepare_csr(
+        &self,
+        csr: &[u8],
+        overrides: &Overrides,
+        now: NaiveDateTime,
+    ) -> Result<(PreparedCertificate, Vec<ObjectIdentifier>)> {
         if self.issuer.name() != self.ca.name {
             return Err(Error::invalid("ca", "issuer and CA record differ"));
         }
@@ -145,10 +162,6 @@ impl Issuance<'_> {
         let shard = random_shard(self.ca.publication.crl_shards)?;
         let planned = plan(self.profile, request, self.ca, now, shard)?;
         let prepared = self.issuer.prepare(planned.template, now)?;
-        let issued = self.issuer.issue(prepared, self.certs, self.actor, now)?;
-        Ok(IssuedFromCsr {
-            issued,
-            dropped_extensions: planned.dropped_extensions,
-        })
+        Ok((prepared, planned.dropped_extensions))
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod flow;
 pub mod lints;
+pub mod pipeline;
 pub mod san;
 pub mod subject;
 pub mod template;

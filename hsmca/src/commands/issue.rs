@@ -15,7 +15,14 @@ use crate::runtime;
 const ACTOR: &str = "crypto-officer:cli";
 
 pub(crate) fn run(env: &Env, args: &IssueArgs) -> CliResult {
-    let csr = read_csr(args)?;
+    let batch = match (&args.batch, &args.out_dir) {
+        (Some(dir), Some(out_dir)) => Some(super::issue_batch::read_requests(dir, out_dir)?),
+        _ => None,
+    };
+    let csr = match &args.csr {
+        Some(path) if batch.is_none() => Some(read_csr(path)?),
+        _ => None,
+    };
     let sans = if args.sans.is_empty() {
         None
     } else {
@@ -47,14 +54,15 @@ pub(crate) fn run(env: &Env, args: &IssueArgs) -> CliResult {
         certs: &store,
         actor: ACTOR,
     };
-    let out = issuance.issue_csr(
-        &csr,
-        &Overrides {
-            sans,
-            days: args.days,
-        },
-        SystemClock.now(),
-    )?;
+    let overrides = Overrides {
+        sans,
+        days: args.days,
+    };
+    let Some(csr) = csr else {
+        let requests = batch.unwrap_or_default();
+        return super::issue_batch::issue(&issuance, &requests, &overrides, args.signers);
+    };
+    let out = issuance.issue_csr(&csr, &overrides, SystemClock.now())?;
     for oid in &out.dropped_extensions {
         eprintln!(
             "hsmca: note: the request asked for {}; profile {} does not take it and the certificate does not carry it",
@@ -89,10 +97,12 @@ pub(crate) fn run(env: &Env, args: &IssueArgs) -> CliResult {
     Ok(())
 }
 
-fn read_csr(args: &IssueArgs) -> CliResult<Vec<u8>> {
+/// Reads a CSR file (`-`: standard input), at most [`ca_core::csr::MAX_CSR_INPUT`] bytes
+/// plus one, so that an oversized input is refused by the parser with its size named.
+pub(super) fn read_csr(path: &std::path::Path) -> CliResult<Vec<u8>> {
     let limit = ca_core::csr::MAX_CSR_INPUT as u64 + 1;
     let mut buf = Vec::new();
-    if args.csr.as_os_str() == "-" {
+    if path.as_os_str() == "-" {
         std::io::stdin()
             .take(limit)
             .read_to_end(&mut buf)
@@ -100,9 +110,9 @@ fn read_csr(args: &IssueArgs) -> CliResult<Vec<u8>> {
                 CliError::input(format!("cannot read the CSR from standard input: {e}"))
             })?;
     } else {
-        std::fs::File::open(&args.csr)
+        std::fs::File::open(path)
             .and_then(|f| f.take(limit).read_to_end(&mut buf))
-            .map_err(|e| CliError::input(format!("cannot read CSR {}: {e}", args.csr.display())))?;
+            .map_err(|e| CliError::input(format!("cannot read CSR {}: {e}", path.display())))?;
     }
     Ok(buf)
 }

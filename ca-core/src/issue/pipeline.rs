@@ -1,0 +1,225 @@
+//! Issuing many requests at once (`hsmca issue` with several CSRs, bulk enrolment): every
+//! step of [`Issuance::issue_csr`] for every request, run as a pipeline so that the HSM is
+//! not kept waiting for the database and the database commits many records at a time.
+//!
+//! Three stages run at once:
+//! 1. **prepare and record** (the calling thread): a chunk of up to [`CHUNK`] requests is
+//!    parsed, its signatures verified, keys checked, profile applied, serials allocated
+//!    and TBS built and linted; then the chunk's pending records (serial + TBS) are
+//!    committed together ([`CertificateStore::insert_pending_all`]);
+//! 2. **sign** (`signers` threads): each recorded certificate is signed in the HSM, the
+//!    signature verified with the CA's public key and the certificate assembled;
+//! 3. **store** (one thread): signed certificates are stored with their audit entries,
+//!    those that arrive within [`STORE_GATHER`] of each other (up to [`CHUNK`]) in one
+//!    commit ([`CertificateStore::store_signed_all`]).
+//!
+//! Record-before-sign holds for each certificate: only a committed pending record reaches
+//! stage 2, and a certificate is returned only after stage 3 has stored it. A request
+//! that fails gets its own error and leaves behind what [`Issuance::issue_csr`] would:
+//! nothing if it failed before its record was committed, otherwise a pending record
+//! that `reconcile` resolves. The other requests go on.
+
+use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use chrono::NaiveDateTime;
+use const_oid::ObjectIdentifier;
+
+use super::flow::{Issuance, IssuedFromCsr, Overrides};
+use crate::error::{Error, Result};
+use crate::issuer::SignedUnstored;
+use crate::store::{PendingCertificate, SignedRecord};
+
+/// Requests prepared, and pending records committed, per chunk; also the most signed
+/// certificates stored in one commit.
+pub const CHUNK: usize = 64;
+
+/// How long the store stage waits for more signed certificates to commit with the first
+/// one it has (at most [`CHUNK`]). Bounds what batching adds to each certificate's time.
+pub const STORE_GATHER: Duration = Duration::from_millis(5);
+
+/// What each request ended as, by its position in the input.
+type Outcome = (usize, Result<IssuedFromCsr>);
+
+/// A certificate whose pending record is committed: ready to sign.
+struct Recorded {
+    index: usize,
+    pending: PendingCertificate,
+    dropped: Vec<ObjectIdentifier>,
+}
+
+/// A certificate signed and verified, not yet stored.
+struct Signed {
+    index: usize,
+    signed: SignedUnstored,
+    dropped: Vec<ObjectIdentifier>,
+}
+
+/// The error of a request whose certificate a later stage could not take, because that
+/// stage stopped (it panicked). Its pending record stays for `reconcile`.
+fn stage_gone(serial: &crate::serial::Serial) -> Error {
+    Error::Encoding(format!(
+        "serial {serial}: the issuing pipeline stopped before the certificate was stored; \
+         its pending record is left for `hsmca reconcile`"
+    ))
+}
+
+impl Issuance<'_> {
+    /// Issues a certificate for each CSR in `csrs` (PEM or DER), with `signers` threads
+    /// signing in the HSM at once (at least one). Returns one result per CSR, in order.
+    ///
+    /// Each request is checked and issued as by [`Issuance::issue_csr`], with the same
+    /// `overrides` and time `now` for all; see the module documentation for how the work
+    /// is overlapped.
+    pub fn issue_csrs<C: AsRef<[u8]> + Sync>(
+        &self,
+        csrs: &[C],
+        overrides: &Overrides,
+        now: NaiveDateTime,
+        signers: usize,
+    ) -> Vec<Result<IssuedFromCsr>> {
+        let (done_tx, done_rx) = mpsc::channel::<Outcome>();
+        let (sign_tx, sign_rx) = mpsc::sync_channel::<Recorded>(2 * CHUNK);
+        let (store_tx, store_rx) = mpsc::sync_channel::<Signed>(2 * CHUNK);
+        let sign_rx = Mutex::new(sign_rx);
+        std::thread::scope(|s| {
+            for _ in 0..signers.max(1) {
+                let (sign_rx, store_tx, done) = (&sign_rx, store_tx.clone(), done_tx.clone());
+                s.spawn(move || self.sign_stage(sign_rx, store_tx, done, now));
+            }
+            drop(store_tx);
+            let done = done_tx.clone();
+            s.spawn(move || self.store_stage(store_rx, done));
+            self.record_stage(csrs, overrides, now, sign_tx, &done_tx);
+        });
+        drop(done_tx);
+        let mut outcomes: Vec<Option<Result<IssuedFromCsr>>> =
+            std::iter::repeat_with(|| None).take(csrs.len()).collect();
+        for (index, outcome) in done_rx {
+            outcomes[index] = Some(outcome);
+        }
+        outcomes
+            .into_iter()
+            .enumerate()
+            .map(|(i, o)| {
+                o.unwrap_or_else(|| {
+                    Err(Error::Encoding(format!(
+                        "request {i}: the issuing pipeline lost it (a stage panicked)"
+                    )))
+                })
+            })
+            .collect()
+    }
+
+    /// Stage 1: prepares each chunk, commits its pending records, passes them to the
+    /// signers. Dropping `to_sign` at the end lets the signers finish.
+    fn record_stage<C: AsRef<[u8]>>(
+        &self,
+        csrs: &[C],
+        overrides: &Overrides,
+        now: NaiveDateTime,
+        to_sign: SyncSender<Recorded>,
+        done: &Sender<Outcome>,
+    ) {
+        let mut index = 0;
+        for chunk in csrs.chunks(CHUNK) {
+            let mut ready: Vec<(usize, PendingCertificate, Vec<ObjectIdentifier>)> =
+                Vec::with_capacity(chunk.len());
+            for csr in chunk {
+                match self.prepare_csr(csr.as_ref(), overrides, now) {
+                    Ok((prepared, dropped)) => ready.push((index, prepared.pending, dropped)),
+                    Err(e) => {
+                        let _ = done.send((index, Err(e)));
+                    }
+                }
+                index += 1;
+            }
+            let pendings: Vec<PendingCertificate> =
+                ready.iter().map(|(_, p, _)| p.clone()).collect();
+            let recorded = self.certs.insert_pending_all(&pendings);
+            for ((index, pending, dropped), result) in ready.into_iter().zip(recorded) {
+                if let Err(e) = result {
+                    let _ = done.send((index, Err(e.into())));
+                    continue;
+                }
+                if let Err(mpsc::SendError(r)) = to_sign.send(Recorded {
+                    index,
+                    pending,
+                    dropped,
+                }) {
+                    let _ = done.send((r.index, Err(stage_gone(&r.pending.serial))));
+                }
+            }
+        }
+    }
+
+    /// Stage 2: signs and verifies what stage 1 recorded, until stage 1 is done.
+    fn sign_stage(
+        &self,
+        from_record: &Mutex<Receiver<Recorded>>,
+        to_store: SyncSender<Signed>,
+        done: Sender<Outcome>,
+        now: NaiveDateTime,
+    ) {
+        loop {
+            let next = from_record
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .recv();
+            let Ok(Recorded {
+                index,
+                pending,
+                dropped,
+            }) = next
+            else {
+                return;
+            };
+            match self
+                .issuer
+                .sign_verified(&pending, self.actor, now, "cert.sign")
+            {
+                Ok(signed) => {
+                    if let Err(mpsc::SendError(s)) = to_store.send(Signed {
+                        index,
+                        signed,
+                        dropped,
+                    }) {
+                        let _ = done.send((s.index, Err(stage_gone(&pending.serial))));
+                    }
+                }
+                Err(e) => {
+                    let _ = done.send((index, Err(e)));
+                }
+            }
+        }
+    }
+
+    /// Stage 3: stores what the signers produced, gathering what arrives together into
+    /// one commit, until every signer is done.
+    fn store_stage(&self, from_sign: Receiver<Signed>, done: Sender<Outcome>) {
+        while let Ok(first) = from_sign.recv() {
+            let deadline = Instant::now() + STORE_GATHER;
+            let mut batch = vec![first];
+            while batch.len() < CHUNK {
+                let left = deadline.saturating_duration_since(Instant::now());
+                match from_sign.recv_timeout(left) {
+                    Ok(s) => batch.push(s),
+                    Err(_) => break,
+                }
+            }
+            let (records, rest): (Vec<SignedRecord>, Vec<_>) = batch
+                .into_iter()
+                .map(|s| (s.signed.record, (s.index, s.signed.issued, s.dropped)))
+                .unzip();
+            let stored = self.certs.store_signed_all(&records);
+            for ((index, issued, dropped_extensions), result) in rest.into_iter().zip(stored) {
+                let outcome = result.map_err(Error::from).map(|_| IssuedFromCsr {
+                    issued,
+                    dropped_extensions,
+                });
+                let _ = done.send((index, outcome));
+            }
+        }
+    }
+}

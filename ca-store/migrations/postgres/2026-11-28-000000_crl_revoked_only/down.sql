@@ -1,0 +1,2 @@
+DROP INDEX certificates_crl;
+CREATE INDEX certificates_crl ON certificates (ca_name, crl_shard, status, serial, not_after);

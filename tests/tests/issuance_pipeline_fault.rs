@@ -1,0 +1,80 @@
+//! Record-before-sign under a store failure in the issuing pipeline
+//! (`Issuance::issue_csrs`): the store fails after the HSM signed each certificate. Every
+//! request was recorded before it was signed, stays `pending` (never good), and
+//! `hsmca reconcile` completes them all.
+
+use ca_core::clock::{Clock, SystemClock};
+use ca_core::issue::{Issuance, Overrides};
+use ca_core::keycheck::Blocklist;
+use ca_core::store::{CertFilter, CertificateStore};
+use hsmca_tests::fault::FailAfterSign;
+use hsmca_tests::{inproc, pki};
+
+#[test]
+fn a_store_failure_in_the_pipeline_leaves_every_signed_request_pending_for_reconcile() {
+    let h = pki::initialised();
+    let data = h.data_dir();
+    let token = inproc::open_token(&data);
+    let store = ca_store::Store::open(data.join("hsmca.db").to_str().unwrap(), 2).unwrap();
+    let ca = ca_core::store::CaStore::ca(&store, "issuing")
+        .unwrap()
+        .unwrap();
+    let issuer = inproc::issuer(&token, &ca);
+    let profiles = profiles::ProfileSet::builtin().unwrap();
+    let faulty = FailAfterSign(store.clone());
+    let issuance = Issuance {
+        issuer: &issuer,
+        ca: &ca,
+        profile: profiles.get("tls-server").unwrap(),
+        blocklist: &Blocklist::empty(),
+        certs: &faulty,
+        actor: "test",
+    };
+    let csr = std::fs::read(pki::csr(
+        &h.path(""),
+        "many",
+        "p256",
+        "/CN=many.example.com",
+        &["subjectAltName=DNS:many.example.com"],
+    ))
+    .unwrap();
+    // 70 requests: more than one chunk of the pipeline.
+    let csrs = vec![csr.as_slice(); 70];
+    let results = issuance.issue_csrs(&csrs, &Overrides::default(), SystemClock.now(), 2);
+    assert_eq!(results.len(), 70);
+    for r in &results {
+        let err = r.as_ref().unwrap_err();
+        assert!(err.to_string().contains("injected failure"), "{err}");
+    }
+    // Every one was recorded before it was signed, and stays pending: none is issued.
+    let pending = store
+        .list_certificates(&CertFilter {
+            status: Some(ca_core::store::CertStatus::Pending),
+            ..CertFilter::default()
+        })
+        .unwrap();
+    assert_eq!(pending.len(), 70);
+    let issued = store
+        .list_certificates(&CertFilter {
+            ca_name: Some("issuing".into()),
+            status: Some(ca_core::store::CertStatus::Issued),
+            ..CertFilter::default()
+        })
+        .unwrap();
+    assert!(issued.is_empty());
+    // reconcile completes them all, from the recorded TBS.
+    let done: serde_json::Value = h.run(&["reconcile", "--older-than", "0", "--json"]).json();
+    let outcomes = done.as_array().unwrap();
+    assert_eq!(outcomes.len(), 70);
+    assert!(
+        outcomes.iter().all(|o| o["outcome"] == "completed"),
+        "{done}"
+    );
+    let pending = store
+        .list_certificates(&CertFilter {
+            status: Some(ca_core::store::CertStatus::Pending),
+            ..CertFilter::default()
+        })
+        .unwrap();
+    assert!(pending.is_empty());
+}
