@@ -27,6 +27,7 @@ use ca_core::store::{AuditEntry, AuditEvent, StoreError, StoreResult};
 use diesel::connection::SimpleConnection;
 
 use crate::audit::append_chained;
+use crate::bulk::Bulk;
 use crate::conn::{write_transaction, DbConnection};
 use crate::error::OpError;
 use crate::models::secs;
@@ -56,6 +57,9 @@ pub(crate) struct Job {
     /// Once `write` has succeeded, mark the stored OCSP response of certificate `row`
     /// stale (if there is one), in the same transaction.
     stales_ocsp: bool,
+    /// What `write` does, in a form that one statement can do for many jobs
+    /// ([`crate::bulk`]).
+    bulk: Option<Bulk>,
 }
 
 impl Job {
@@ -73,6 +77,7 @@ impl Job {
             write: Some(Box::new(write)),
             event: None,
             stales_ocsp: false,
+            bulk: None,
         }
     }
 
@@ -98,6 +103,7 @@ impl Job {
             write: None,
             event: Some(truncated(event)),
             stales_ocsp: false,
+            bulk: None,
         }
     }
 
@@ -106,6 +112,15 @@ impl Job {
     pub(crate) fn marking_ocsp_stale(self) -> Job {
         Job {
             stales_ocsp: true,
+            ..self
+        }
+    }
+
+    /// This job, whose write does what `bulk` says, may have that done by one statement
+    /// together with other jobs of its batch ([`crate::bulk`]).
+    pub(crate) fn with_bulk(self, bulk: Bulk) -> Job {
+        Job {
+            bulk: Some(bulk),
             ..self
         }
     }
@@ -219,8 +234,16 @@ fn attempt_batch(
     if savepoints {
         c.batch_execute(SAVEPOINT)?;
     }
+    let mut done = vec![false; jobs.len()];
+    if !savepoints {
+        if let Err(e) = bulk_writes(c, jobs, order, &mut done) {
+            *write_failed = true;
+            return Err(e);
+        }
+    }
     for (pos, &i) in order.iter().enumerate() {
         let outcome = match &mut jobs[i].write {
+            Some(_) if done[i] => Ok(()),
             Some(write) => write(c),
             None => Ok(()),
         };
@@ -278,6 +301,34 @@ fn attempt_batch(
             })
         })
         .collect()
+}
+
+/// On PostgreSQL, when every write of the batch has a bulk form, does them with as few
+/// statements as [`crate::bulk::run`] can and marks those jobs `done`. Only then: bulk
+/// statements take their row locks before the batch's other writes, which would break
+/// the serial order of a batch's row locks that keeps concurrent batches from deadlocking.
+fn bulk_writes(
+    c: &mut DbConnection,
+    jobs: &[Job],
+    order: &[usize],
+    done: &mut [bool],
+) -> Result<(), OpError> {
+    let DbConnection::Pg(pg) = c else {
+        return Ok(());
+    };
+    let writes = order.iter().filter(|&&i| jobs[i].write.is_some());
+    if writes.clone().any(|&i| jobs[i].bulk.is_none()) {
+        return Ok(());
+    }
+    let bulk: Vec<(usize, &Bulk)> = writes
+        .filter_map(|&i| jobs[i].bulk.as_ref().map(|b| (i, b)))
+        .collect();
+    if bulk.len() > 1 {
+        for i in crate::bulk::run(pg, &bulk)? {
+            done[i] = true;
+        }
+    }
+    Ok(())
 }
 
 /// The same failure for every job, each message starting with the job's operation.

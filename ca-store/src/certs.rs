@@ -9,6 +9,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::batch::Job;
+use crate::bulk::Bulk;
 use crate::conn::{write_transaction, DbConnection};
 use crate::error::{db_error, OpError};
 use crate::models::{secs, CertRow, RevocationRow};
@@ -72,12 +73,14 @@ pub(crate) fn revoke_job(revocation: &Revocation, audit: &AuditEvent) -> Job {
 fn pending_job(cert: &PendingCertificate) -> StoreResult<Job> {
     let op = format!("insert pending certificate {}", cert.serial);
     let row = CertRow::pending(cert)?;
+    let bulk = Bulk::Pending(CertRow::pending(cert)?);
     Ok(Job::write(op, cert.serial.to_hex(), move |c| {
         diesel::insert_into(certificates::table)
             .values(&row)
             .execute(c)?;
         Ok(())
-    }))
+    })
+    .with_bulk(bulk))
 }
 
 /// The write job of [`CertificateStore::store_signed`]: the DER stored, the status
@@ -86,6 +89,11 @@ fn signed_job(serial: &Serial, der: &[u8], at: NaiveDateTime, audit: &AuditEvent
     let op = format!("store signed certificate {serial}");
     let key = serial.to_hex();
     let at = secs(at);
+    let bulk = Bulk::Signed {
+        serial: key.clone(),
+        der: der.to_vec(),
+        at,
+    };
     let (row, serial, der) = (key.clone(), serial.clone(), der.to_vec());
     let write = move |c: &mut DbConnection| -> Result<(), OpError> {
         let unsigned = certificates::table
@@ -116,7 +124,7 @@ fn signed_job(serial: &Serial, der: &[u8], at: NaiveDateTime, audit: &AuditEvent
         }
         .into())
     };
-    Job::write_with_audit(op, row, write, audit)
+    Job::write_with_audit(op, row, write, audit).with_bulk(bulk)
 }
 
 impl CertificateStore for Store {

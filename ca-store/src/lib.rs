@@ -15,6 +15,7 @@
 
 mod audit;
 mod batch;
+mod bulk;
 mod cas;
 mod certs;
 mod committer;

@@ -190,7 +190,7 @@ fn perform(s: &Store, write: &Write) -> Outcome {
 }
 
 /// `ok`, or the error's variant.
-fn kind(outcome: &Outcome) -> &'static str {
+fn kind<T>(outcome: &Result<T, StoreError>) -> &'static str {
     match outcome {
         Ok(_) => "ok",
         Err(StoreError::Conflict(_)) => "conflict",
@@ -590,4 +590,112 @@ fn batches_take_row_locks_in_serial_order() {
         }
         verify_chain(&one.audit_entries(1, 100).unwrap()).unwrap();
     });
+}
+
+/// `insert_pending_all` and `store_signed_all` send their records together, so they run as
+/// one batch: on PostgreSQL one multi-row INSERT and one UPDATE for all of them. A record
+/// that fails there fails alone, with its own error; the others are committed.
+#[test]
+fn records_sent_together_share_a_batch_and_each_keeps_its_own_outcome() {
+    each_backend(
+        "records_sent_together_share_a_batch_and_each_keeps_its_own_outcome",
+        |db| {
+            let s = &db.store;
+            let existing = pending("issuing", 1, 1000);
+            let signed = pending("issuing", 2, 1000);
+            let revoked = pending("issuing", 3, 1000);
+            for p in [&existing, &signed, &revoked] {
+                s.insert_pending(p).unwrap();
+            }
+            s.store_signed(&signed.serial, b"first", t(31), &event("setup"))
+                .unwrap();
+            s.revoke(&revocation(&revoked.serial, 1, 32), &event("setup"))
+                .unwrap();
+
+            // All good: every record committed, in one batch.
+            let fresh: Vec<_> = (0..5).map(|i| pending("issuing", 10 + i, 1000)).collect();
+            let before = s.stats();
+            let results = s.insert_pending_all(&fresh);
+            assert!(
+                results.iter().all(Result::is_ok),
+                "{}: {results:?}",
+                db.name
+            );
+            assert_eq!(s.stats().batches, before.batches + 1, "{}", db.name);
+            let records: Vec<_> = fresh
+                .iter()
+                .map(|p| ca_core::store::SignedRecord {
+                    serial: p.serial.clone(),
+                    der: der_of(p),
+                    at: t(40),
+                    audit: event(&p.serial.to_hex()),
+                })
+                .collect();
+            let before = s.stats();
+            let stored = s.store_signed_all(&records);
+            assert_eq!(s.stats().batches, before.batches + 1, "{}", db.name);
+            for (p, r) in fresh.iter().zip(&stored) {
+                let entry = r.as_ref().unwrap();
+                assert_eq!(entry.event.target, p.serial.to_hex());
+                let rec = get(s, &p.serial);
+                assert_eq!(rec.status, CertStatus::Issued, "{}", db.name);
+                assert_eq!(rec.der, Some(der_of(p)));
+                assert_eq!(rec.issued_at, Some(t(40)));
+            }
+
+            // Failures mixed in: each fails alone.
+            let good: Vec<_> = (0..3).map(|i| pending("issuing", 20 + i, 1000)).collect();
+            let mut impostor = pending("other", 30, 2000);
+            impostor.serial = existing.serial.clone();
+            let mut inserts = good.clone();
+            inserts.insert(1, impostor);
+            let results = s.insert_pending_all(&inserts);
+            let kinds: Vec<&str> = results.iter().map(kind).collect();
+            assert_eq!(kinds, ["ok", "conflict", "ok", "ok"], "{}", db.name);
+            assert_eq!(get(s, &existing.serial).pending, existing);
+
+            let unknown = Serial::random().unwrap();
+            let sign = |serial: &Serial, der: Vec<u8>| ca_core::store::SignedRecord {
+                serial: serial.clone(),
+                der,
+                at: t(50),
+                audit: event(&serial.to_hex()),
+            };
+            let batch = vec![
+                sign(&good[0].serial, der_of(&good[0])),
+                sign(&signed.serial, b"second".to_vec()),
+                sign(&good[1].serial, der_of(&good[1])),
+                sign(&unknown, b"x".to_vec()),
+                sign(&revoked.serial, der_of(&revoked)),
+                sign(&good[2].serial, der_of(&good[2])),
+            ];
+            let results = s.store_signed_all(&batch);
+            let kinds: Vec<&str> = results.iter().map(kind).collect();
+            assert_eq!(
+                kinds,
+                ["ok", "invalid state", "ok", "not found", "ok", "ok"],
+                "{}",
+                db.name
+            );
+            for p in &good {
+                let rec = get(s, &p.serial);
+                assert_eq!(rec.status, CertStatus::Issued, "{}", db.name);
+                assert_eq!(rec.der, Some(der_of(p)));
+            }
+            assert_eq!(get(s, &signed.serial).der.as_deref(), Some(&b"first"[..]));
+            let rec = get(s, &revoked.serial);
+            assert_eq!(rec.status, CertStatus::Revoked, "revoked stays revoked");
+            assert_eq!(rec.der, Some(der_of(&revoked)));
+            assert_eq!(s.certificate(&unknown).unwrap(), None);
+
+            // The log: setup (2), the five, and the four good ones of the mixed batch,
+            // chained, each as returned.
+            let log = s.audit_entries(1, 1000).unwrap();
+            assert_eq!(log.len(), 2 + 5 + 4, "{}", db.name);
+            verify_chain(&log).unwrap_or_else(|b| panic!("{}: chain broken: {b:?}", db.name));
+            for entry in stored.iter().chain(&results).flatten() {
+                assert_eq!(&log[entry.seq as usize - 1], entry, "{}", db.name);
+            }
+        },
+    );
 }

@@ -1,0 +1,107 @@
+//! One statement for many jobs of a batch, on PostgreSQL: the pending records of a batch
+//! in one multi-row `INSERT`, the signed certificates of a batch in one `UPDATE`.
+//!
+//! Each job's own write is one statement, and on PostgreSQL every statement is a round
+//! trip, and every `UPDATE` is parsed and planned anew (diesel does not keep prepared
+//! `UPDATE`s). For a batch of 64 certificates that was 64 round trips and 64 plans; here it
+//! is one or two. The statements do exactly what the jobs' own writes would, for all of them
+//! or, if any one of them would fail (a serial that exists, a certificate whose DER is
+//! stored already), for none: [`run`] then reports a write failure, the batch's transaction
+//! is rolled back, and the batch runs again with each job's own write in its own savepoint
+//! ([`crate::batch`]), which gives every job its own precise outcome.
+//!
+//! SQLite keeps the jobs' own writes: there a statement is a function call, not a round
+//! trip.
+
+use chrono::NaiveDateTime;
+use diesel::pg::PgConnection;
+use diesel::sql_types::{Array, Binary, Text, Timestamp};
+use diesel::RunQueryDsl;
+
+use ca_core::store::StoreError;
+
+use crate::error::OpError;
+use crate::models::CertRow;
+use crate::schema::certificates;
+
+/// The part of a job's write that a bulk statement can do for many jobs at once.
+pub(crate) enum Bulk {
+    /// Insert this pending certificate row.
+    Pending(CertRow),
+    /// Store the signed DER of certificate `serial`, pending (it becomes issued) or revoked
+    /// while pending (it stays revoked), whose DER is not stored yet.
+    Signed {
+        /// Serial, hex.
+        serial: String,
+        /// The certificate.
+        der: Vec<u8>,
+        /// When it was stored (whole seconds).
+        at: NaiveDateTime,
+    },
+}
+
+/// Locks the certificate rows of the serials in `$1`, in serial order: the order every
+/// batch takes its row locks in (see [`crate::batch`]), which an `UPDATE … FROM` does not
+/// promise to follow.
+const LOCK_IN_ORDER: &str =
+    "SELECT serial FROM certificates WHERE serial = ANY($1) ORDER BY serial FOR UPDATE";
+
+/// The job's write of [`crate::certs`]' `signed_job`, for every serial of `$1` at once.
+const STORE_SIGNED: &str = "UPDATE certificates AS c \
+     SET der = v.der, issued_at = v.at, \
+         status = CASE WHEN c.status = 'pending' THEN 'issued' ELSE c.status END \
+     FROM unnest($1::text[], $2::bytea[], $3::timestamp[]) AS v(serial, der, at) \
+     WHERE c.serial = v.serial AND c.der IS NULL AND c.status IN ('pending', 'revoked')";
+
+/// Does the bulk parts of `jobs` (given in the batch's write order), two or more of a
+/// kind in one statement, and returns which jobs are done. A kind with a single job is
+/// left to that job's own write. An `Err` means at least one job of a bulk statement would
+/// fail on its own: nothing can be told about which, and the transaction must be rolled
+/// back.
+pub(crate) fn run(pg: &mut PgConnection, jobs: &[(usize, &Bulk)]) -> Result<Vec<usize>, OpError> {
+    let mut done = Vec::new();
+    let pending: Vec<(usize, &CertRow)> = jobs
+        .iter()
+        .filter_map(|(i, b)| match b {
+            Bulk::Pending(row) => Some((*i, row)),
+            Bulk::Signed { .. } => None,
+        })
+        .collect();
+    if pending.len() > 1 {
+        let rows: Vec<&CertRow> = pending.iter().map(|(_, r)| *r).collect();
+        diesel::insert_into(certificates::table)
+            .values(rows)
+            .execute(pg)?;
+        done.extend(pending.iter().map(|(i, _)| *i));
+    }
+    let signed: Vec<(usize, &str, &[u8], NaiveDateTime)> = jobs
+        .iter()
+        .filter_map(|(i, b)| match b {
+            Bulk::Signed { serial, der, at } => Some((*i, serial.as_str(), der.as_slice(), *at)),
+            Bulk::Pending(_) => None,
+        })
+        .collect();
+    if signed.len() > 1 {
+        let serials: Vec<&str> = signed.iter().map(|s| s.1).collect();
+        let ders: Vec<&[u8]> = signed.iter().map(|s| s.2).collect();
+        let ats: Vec<NaiveDateTime> = signed.iter().map(|s| s.3).collect();
+        diesel::sql_query(LOCK_IN_ORDER)
+            .bind::<Array<Text>, _>(&serials)
+            .execute(pg)?;
+        let stored = diesel::sql_query(STORE_SIGNED)
+            .bind::<Array<Text>, _>(&serials)
+            .bind::<Array<Binary>, _>(&ders)
+            .bind::<Array<Timestamp>, _>(&ats)
+            .execute(pg)?;
+        if stored != signed.len() {
+            return Err(StoreError::InvalidState(format!(
+                "{} of {} certificates could not be stored together",
+                signed.len() - stored,
+                signed.len()
+            ))
+            .into());
+        }
+        done.extend(signed.iter().map(|s| s.0));
+    }
+    Ok(done)
+}
