@@ -2,11 +2,12 @@
 //! step of [`Issuance::issue_csr`] for every request, run as a pipeline so that the HSM is
 //! not kept waiting for the database and the database commits many records at a time.
 //!
-//! Three stages run at once:
-//! 1. **prepare and record** (the calling thread): a chunk of up to [`CHUNK`] requests is
-//!    parsed, its signatures verified, keys checked, profile applied, serials allocated
-//!    and TBS built and linted; then the chunk's pending records (serial + TBS) are
-//!    committed together ([`CertificateStore::insert_pending_all`]);
+//! Four stages run at once:
+//! 1. **prepare** (the calling thread): a chunk of up to [`CHUNK`] requests is parsed,
+//!    its signatures verified, keys checked, profile applied, serials allocated and TBS
+//!    built and linted;
+//! 1. **record** (one thread): the chunk's pending records (serial + TBS) are committed
+//!    together ([`CertificateStore::insert_pending_all`]) while the next chunk is prepared;
 //! 2. **sign** (`signers` threads): each recorded certificate is signed in the HSM, the
 //!    signature verified with the CA's public key and the certificate assembled;
 //! 3. **store** (one thread): signed certificates are stored with their audit entries,
@@ -80,6 +81,8 @@ impl Issuance<'_> {
         signers: usize,
     ) -> Vec<Result<IssuedFromCsr>> {
         let (done_tx, done_rx) = mpsc::channel::<Outcome>();
+        // One chunk waits to be recorded while the next is prepared.
+        let (record_tx, record_rx) = mpsc::sync_channel::<Vec<Recorded>>(1);
         let (sign_tx, sign_rx) = mpsc::sync_channel::<Recorded>(2 * CHUNK);
         let (store_tx, store_rx) = mpsc::sync_channel::<Signed>(2 * CHUNK);
         let sign_rx = Mutex::new(sign_rx);
@@ -91,7 +94,9 @@ impl Issuance<'_> {
             drop(store_tx);
             let done = done_tx.clone();
             s.spawn(move || self.store_stage(store_rx, done));
-            self.record_stage(csrs, overrides, now, sign_tx, &done_tx);
+            let done = done_tx.clone();
+            s.spawn(move || self.record_stage(record_rx, sign_tx, done));
+            self.prepare_stage(csrs, overrides, now, record_tx, &done_tx);
         });
         drop(done_tx);
         let mut outcomes: Vec<Option<Result<IssuedFromCsr>>> =
@@ -112,42 +117,64 @@ impl Issuance<'_> {
             .collect()
     }
 
-    /// Stage 1: prepares each chunk, commits its pending records, passes them to the
-    /// signers. Dropping `to_sign` at the end lets the signers finish.
-    fn record_stage<C: AsRef<[u8]>>(
+    /// Stage 1a: prepares each chunk and hands it to the recorder. Dropping `to_record`
+    /// at the end lets the later stages finish.
+    fn prepare_stage<C: AsRef<[u8]>>(
         &self,
         csrs: &[C],
         overrides: &Overrides,
         now: NaiveDateTime,
-        to_sign: SyncSender<Recorded>,
+        to_record: SyncSender<Vec<Recorded>>,
         done: &Sender<Outcome>,
     ) {
         let mut index = 0;
         for chunk in csrs.chunks(CHUNK) {
-            let mut ready: Vec<(usize, PendingCertificate, Vec<ObjectIdentifier>)> =
-                Vec::with_capacity(chunk.len());
+            let mut ready = Vec::with_capacity(chunk.len());
             for csr in chunk {
                 match self.prepare_csr(csr.as_ref(), overrides, now) {
-                    Ok((prepared, dropped)) => ready.push((index, prepared.pending, dropped)),
+                    Ok((prepared, dropped)) => ready.push(Recorded {
+                        index,
+                        pending: prepared.pending,
+                        dropped,
+                    }),
                     Err(e) => {
                         let _ = done.send((index, Err(e)));
                     }
                 }
                 index += 1;
             }
+            if let Err(mpsc::SendError(lost)) = to_record.send(ready) {
+                // The recorder stopped (it panicked): these were never recorded.
+                for r in lost {
+                    let _ = done.send((
+                        r.index,
+                        Err(Error::Encoding(
+                            "the issuing pipeline stopped before the request was recorded".into(),
+                        )),
+                    ));
+                }
+            }
+        }
+    }
+
+    /// Stage 1b: commits each prepared chunk's pending records together and passes the
+    /// recorded certificates to the signers, while the next chunk is being prepared.
+    fn record_stage(
+        &self,
+        from_prepare: Receiver<Vec<Recorded>>,
+        to_sign: SyncSender<Recorded>,
+        done: Sender<Outcome>,
+    ) {
+        for ready in from_prepare {
             let pendings: Vec<PendingCertificate> =
-                ready.iter().map(|(_, p, _)| p.clone()).collect();
+                ready.iter().map(|r| r.pending.clone()).collect();
             let recorded = self.certs.insert_pending_all(&pendings);
-            for ((index, pending, dropped), result) in ready.into_iter().zip(recorded) {
+            for (r, result) in ready.into_iter().zip(recorded) {
                 if let Err(e) = result {
-                    let _ = done.send((index, Err(e.into())));
+                    let _ = done.send((r.index, Err(e.into())));
                     continue;
                 }
-                if let Err(mpsc::SendError(r)) = to_sign.send(Recorded {
-                    index,
-                    pending,
-                    dropped,
-                }) {
+                if let Err(mpsc::SendError(r)) = to_sign.send(r) {
                     let _ = done.send((r.index, Err(stage_gone(&r.pending.serial))));
                 }
             }
