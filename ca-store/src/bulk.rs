@@ -27,7 +27,7 @@ use crate::schema::certificates;
 /// The part of a job's write that a bulk statement can do for many jobs at once.
 pub(crate) enum Bulk {
     /// Insert this pending certificate row.
-    Pending(CertRow),
+    Pending(Box<CertRow>),
     /// Store the signed DER of certificate `serial`, pending (it becomes issued) or revoked
     /// while pending (it stays revoked), whose DER is not stored yet.
     Signed {
@@ -63,7 +63,7 @@ pub(crate) fn run(pg: &mut PgConnection, jobs: &[(usize, &Bulk)]) -> Result<Vec<
     let pending: Vec<(usize, &CertRow)> = jobs
         .iter()
         .filter_map(|(i, b)| match b {
-            Bulk::Pending(row) => Some((*i, row)),
+            Bulk::Pending(row) => Some((*i, &**row)),
             Bulk::Signed { .. } => None,
         })
         .collect();

@@ -73,7 +73,7 @@ pub(crate) fn revoke_job(revocation: &Revocation, audit: &AuditEvent) -> Job {
 fn pending_job(cert: &PendingCertificate) -> StoreResult<Job> {
     let op = format!("insert pending certificate {}", cert.serial);
     let row = CertRow::pending(cert)?;
-    let bulk = Bulk::Pending(CertRow::pending(cert)?);
+    let bulk = Bulk::Pending(Box::new(CertRow::pending(cert)?));
     Ok(Job::write(op, cert.serial.to_hex(), move |c| {
         diesel::insert_into(certificates::table)
             .values(&row)
