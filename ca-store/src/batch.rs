@@ -303,19 +303,16 @@ fn attempt_batch(
         .collect()
 }
 
-/// On PostgreSQL, when every write of the batch has a bulk form, does them with as few
-/// statements as [`crate::bulk::run`] can and marks those jobs `done`. Only then: bulk
-/// statements take their row locks before the batch's other writes, which would break
-/// the serial order of a batch's row locks that keeps concurrent batches from deadlocking.
+/// When every write of the batch has a bulk form, does them with as few statements as
+/// [`crate::bulk::run`] can and marks those jobs `done`. Only then: bulk statements take
+/// their row locks (PostgreSQL) before the batch's other writes, which would break the
+/// serial order of a batch's row locks that keeps concurrent batches from deadlocking.
 fn bulk_writes(
     c: &mut DbConnection,
     jobs: &[Job],
     order: &[usize],
     done: &mut [bool],
 ) -> Result<(), OpError> {
-    let DbConnection::Pg(pg) = c else {
-        return Ok(());
-    };
     let writes = order.iter().filter(|&&i| jobs[i].write.is_some());
     if writes.clone().any(|&i| jobs[i].bulk.is_none()) {
         return Ok(());
@@ -324,7 +321,7 @@ fn bulk_writes(
         .filter_map(|&i| jobs[i].bulk.as_ref().map(|b| (i, b)))
         .collect();
     if bulk.len() > 1 {
-        for i in crate::bulk::run(pg, &bulk)? {
+        for i in crate::bulk::run(c, &bulk)? {
             done[i] = true;
         }
     }

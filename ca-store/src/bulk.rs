@@ -10,18 +10,21 @@
 //! is rolled back, and the batch runs again with each job's own write in its own savepoint
 //! ([`crate::batch`]), which gives every job its own precise outcome.
 //!
-//! SQLite keeps the jobs' own writes: there a statement is a function call, not a round
-//! trip.
+//! On SQLite a statement is a function call, not a round trip, but each one still costs
+//! diesel's query building and SQLite's statement set-up, and every `UPDATE` is compiled
+//! anew: the same two statements, in SQLite's syntax, do the work there too.
 
 use chrono::NaiveDateTime;
 use diesel::pg::PgConnection;
 use diesel::sql_types::{Array, Binary, Text, Timestamp};
 use diesel::RunQueryDsl;
+use diesel::SqliteConnection;
 
 use ca_core::store::StoreError;
 
+use crate::conn::DbConnection;
 use crate::error::OpError;
-use crate::models::CertRow;
+use crate::models::{CertRow, CERT_COLUMNS};
 use crate::schema::certificates;
 
 /// The part of a job's write that a bulk statement can do for many jobs at once.
@@ -58,7 +61,7 @@ const STORE_SIGNED: &str = "UPDATE certificates AS c \
 /// left to that job's own write. An `Err` means at least one job of a bulk statement would
 /// fail on its own: nothing can be told about which, and the transaction must be rolled
 /// back.
-pub(crate) fn run(pg: &mut PgConnection, jobs: &[(usize, &Bulk)]) -> Result<Vec<usize>, OpError> {
+pub(crate) fn run(c: &mut DbConnection, jobs: &[(usize, &Bulk)]) -> Result<Vec<usize>, OpError> {
     let mut done = Vec::new();
     let pending: Vec<(usize, &CertRow)> = jobs
         .iter()
@@ -69,9 +72,14 @@ pub(crate) fn run(pg: &mut PgConnection, jobs: &[(usize, &Bulk)]) -> Result<Vec<
         .collect();
     if pending.len() > 1 {
         let rows: Vec<&CertRow> = pending.iter().map(|(_, r)| *r).collect();
-        diesel::insert_into(certificates::table)
-            .values(rows)
-            .execute(pg)?;
+        match c {
+            DbConnection::Pg(pg) => {
+                diesel::insert_into(certificates::table)
+                    .values(rows)
+                    .execute(pg)?;
+            }
+            DbConnection::Sqlite(lite) => insert_sqlite(lite, &rows)?,
+        }
         done.extend(pending.iter().map(|(i, _)| *i));
     }
     let signed: Vec<(usize, &str, &[u8], NaiveDateTime)> = jobs
@@ -82,17 +90,10 @@ pub(crate) fn run(pg: &mut PgConnection, jobs: &[(usize, &Bulk)]) -> Result<Vec<
         })
         .collect();
     if signed.len() > 1 {
-        let serials: Vec<&str> = signed.iter().map(|s| s.1).collect();
-        let ders: Vec<&[u8]> = signed.iter().map(|s| s.2).collect();
-        let ats: Vec<NaiveDateTime> = signed.iter().map(|s| s.3).collect();
-        diesel::sql_query(LOCK_IN_ORDER)
-            .bind::<Array<Text>, _>(&serials)
-            .execute(pg)?;
-        let stored = diesel::sql_query(STORE_SIGNED)
-            .bind::<Array<Text>, _>(&serials)
-            .bind::<Array<Binary>, _>(&ders)
-            .bind::<Array<Timestamp>, _>(&ats)
-            .execute(pg)?;
+        let stored = match c {
+            DbConnection::Pg(pg) => store_pg(pg, &signed)?,
+            DbConnection::Sqlite(lite) => store_sqlite(lite, &signed)?,
+        };
         if stored != signed.len() {
             return Err(StoreError::InvalidState(format!(
                 "{} of {} certificates could not be stored together",
@@ -104,4 +105,61 @@ pub(crate) fn run(pg: &mut PgConnection, jobs: &[(usize, &Bulk)]) -> Result<Vec<
         done.extend(signed.iter().map(|s| s.0));
     }
     Ok(done)
+}
+
+/// A certificate to store: job index, serial, DER, time.
+type SignedItem<'a> = (usize, &'a str, &'a [u8], NaiveDateTime);
+
+/// PostgreSQL: locks the rows in serial order, then one `UPDATE` from arrays.
+fn store_pg(pg: &mut PgConnection, signed: &[SignedItem<'_>]) -> Result<usize, OpError> {
+    let serials: Vec<&str> = signed.iter().map(|s| s.1).collect();
+    let ders: Vec<&[u8]> = signed.iter().map(|s| s.2).collect();
+    let ats: Vec<NaiveDateTime> = signed.iter().map(|s| s.3).collect();
+    diesel::sql_query(LOCK_IN_ORDER)
+        .bind::<Array<Text>, _>(&serials)
+        .execute(pg)?;
+    Ok(diesel::sql_query(STORE_SIGNED)
+        .bind::<Array<Text>, _>(&serials)
+        .bind::<Array<Binary>, _>(&ders)
+        .bind::<Array<Timestamp>, _>(&ats)
+        .execute(pg)?)
+}
+
+/// SQLite: one multi-row `INSERT` (diesel's own would insert row by row, for the NULL
+/// columns).
+fn insert_sqlite(lite: &mut SqliteConnection, rows: &[&CertRow]) -> Result<(), OpError> {
+    let row = format!("({})", vec!["?"; 14].join(", "));
+    let sql = format!(
+        "INSERT INTO certificates ({CERT_COLUMNS}) VALUES {}",
+        vec![row.as_str(); rows.len()].join(", ")
+    );
+    let mut q = diesel::sql_query(sql).into_boxed::<diesel::sqlite::Sqlite>();
+    for r in rows {
+        q = r.bind_sqlite(q);
+    }
+    q.execute(lite)?;
+    Ok(())
+}
+
+/// SQLite: one `UPDATE … FROM (VALUES …)`; SQLite has a single writer, so no row locks to
+/// order.
+fn store_sqlite(lite: &mut SqliteConnection, signed: &[SignedItem<'_>]) -> Result<usize, OpError> {
+    let values = vec!["(?, ?, ?)"; signed.len()].join(", ");
+    let sql = format!(
+        "UPDATE certificates \
+         SET der = v.der, issued_at = v.at, \
+             status = CASE WHEN certificates.status = 'pending' THEN 'issued' \
+                      ELSE certificates.status END \
+         FROM (SELECT column1 AS serial, column2 AS der, column3 AS at FROM (VALUES {values})) AS v \
+         WHERE certificates.serial = v.serial AND certificates.der IS NULL \
+           AND certificates.status IN ('pending', 'revoked')"
+    );
+    let mut q = diesel::sql_query(sql).into_boxed::<diesel::sqlite::Sqlite>();
+    for (_, serial, der, at) in signed {
+        q = q
+            .bind::<Text, _>(*serial)
+            .bind::<Binary, _>(*der)
+            .bind::<Timestamp, _>(*at);
+    }
+    Ok(q.execute(lite)?)
 }

@@ -142,7 +142,42 @@ pub(crate) struct CertRow {
     issued_at: Option<NaiveDateTime>,
 }
 
+/// The columns of `certificates` in the order [`CertRow::bind_sqlite`] binds them.
+pub(crate) const CERT_COLUMNS: &str = "serial, ca_name, status, profile, subject, sans, \
+     not_before, not_after, tbs_der, tbs_sha256, der, crl_shard, created_at, issued_at";
+
 impl CertRow {
+    /// Binds this row's values, in [`CERT_COLUMNS`] order, to the next 14 placeholders of
+    /// a raw SQLite statement (a multi-row `INSERT`, [`crate::bulk`]).
+    pub(crate) fn bind_sqlite<'f>(
+        &'f self,
+        q: diesel::query_builder::BoxedSqlQuery<
+            'f,
+            diesel::sqlite::Sqlite,
+            diesel::query_builder::SqlQuery,
+        >,
+    ) -> diesel::query_builder::BoxedSqlQuery<
+        'f,
+        diesel::sqlite::Sqlite,
+        diesel::query_builder::SqlQuery,
+    > {
+        use diesel::sql_types::{Binary, Integer, Nullable, Text, Timestamp};
+        q.bind::<Text, _>(&self.serial)
+            .bind::<Text, _>(&self.ca_name)
+            .bind::<Text, _>(&self.status)
+            .bind::<Text, _>(&self.profile)
+            .bind::<Text, _>(&self.subject)
+            .bind::<Text, _>(&self.sans)
+            .bind::<Timestamp, _>(&self.not_before)
+            .bind::<Timestamp, _>(&self.not_after)
+            .bind::<Binary, _>(&self.tbs_der)
+            .bind::<Binary, _>(&self.tbs_sha256)
+            .bind::<Nullable<Binary>, _>(&self.der)
+            .bind::<Integer, _>(&self.crl_shard)
+            .bind::<Timestamp, _>(&self.created_at)
+            .bind::<Nullable<Timestamp>, _>(&self.issued_at)
+    }
+
     /// The row `insert_pending` writes: status `pending`, no DER yet.
     pub(crate) fn pending(c: &PendingCertificate) -> Result<Self, StoreError> {
         let sans = serde_json::to_string(&c.sans)
