@@ -413,7 +413,8 @@ fn record_ca(
     actor: &str,
     now: NaiveDateTime,
 ) -> Result<CaRecord> {
-    let tbs = issued.certificate.tbs_certificate();
+    let certificate = issued.certificate()?;
+    let tbs = certificate.tbs_certificate();
     let record = CaRecord {
         name: plan.name.clone(),
         parent: parent.map(str::to_string),
@@ -499,7 +500,7 @@ pub fn create_root(
     let prepared = issuer.prepare(template(plan, &spki, now, ROOT_PROFILE)?, now)?;
     let issued = issuer.issue(prepared, stores.certs, actor, now)?;
     let record = record_ca(stores, plan, None, &issued, actor, now)?;
-    let issuer = Issuer::new(&plan.name, &issued.certificate, key)?;
+    let issuer = Issuer::new(&plan.name, &issued.certificate()?, key)?;
     Ok((record, issuer))
 }
 
@@ -516,6 +517,6 @@ pub fn create_subordinate(
     let prepared = parent.prepare(template(plan, &spki, now, SUBORDINATE_PROFILE)?, now)?;
     let issued = parent.issue(prepared, stores.certs, actor, now)?;
     let record = record_ca(stores, plan, Some(parent.name()), &issued, actor, now)?;
-    let issuer = Issuer::new(&plan.name, &issued.certificate, subject_key)?;
+    let issuer = Issuer::new(&plan.name, &issued.certificate()?, subject_key)?;
     Ok((record, issuer))
 }

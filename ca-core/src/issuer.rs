@@ -124,8 +124,41 @@ pub struct IssuedCertificate {
     pub serial: Serial,
     /// DER of the certificate.
     pub der: Vec<u8>,
-    /// The certificate.
-    pub certificate: Certificate,
+}
+
+impl IssuedCertificate {
+    /// The certificate, decoded from [`IssuedCertificate::der`] (on demand: issuing
+    /// does not need it).
+    pub fn certificate(&self) -> Result<Certificate> {
+        Ok(Certificate::from_der(&self.der)?)
+    }
+}
+
+/// The full DER of the TBS's `signature` field (RFC 5280 §4.1.2.3), which must equal the
+/// certificate's signatureAlgorithm:
+///
+/// ```text
+/// TBSCertificate ::= SEQUENCE {
+///      version         [0]  EXPLICIT Version DEFAULT v1,
+///      serialNumber         CertificateSerialNumber,
+///      signature            AlgorithmIdentifier,
+///      ... }
+/// ```
+///
+/// Read without decoding the rest of the TBS.
+fn tbs_signature_field(tbs_der: &[u8]) -> der::Result<&[u8]> {
+    use der::{Reader, SliceReader};
+    let mut outer = SliceReader::new(tbs_der)?;
+    let mut fields = SliceReader::new(outer.tlv_bytes()?)?;
+    let header = der::Header::decode(&mut fields)?;
+    header.tag().assert_eq(der::Tag::Sequence)?;
+    let mut next = fields.tlv_bytes()?;
+    if next.first() == Some(&0xa0) {
+        // [0] EXPLICIT version: the serial comes next.
+        next = fields.tlv_bytes()?;
+    }
+    let _serial = next;
+    fields.tlv_bytes()
 }
 
 impl Issuer {
@@ -315,11 +348,10 @@ impl Issuer {
             signature: BitString::from_bytes(&signature)?,
         }
         .to_der()?;
-        let certificate = Certificate::from_der(&der)?;
-        if certificate.signature_algorithm() != &certificate.tbs_certificate().signature().clone() {
-            return Err(Error::Encoding(
-                "signatureAlgorithm differs from the TBS signature field".into(),
-            ));
+        if tbs_signature_field(&pending.tbs_der)? != self.key.algorithm_der() {
+            return Err(Error::Encoding(format!(
+                "serial {serial}: the recorded TBS names another signature algorithm than this CA's key signs with"
+            )));
         }
         let audit = AuditEvent {
             at: now,
@@ -342,11 +374,7 @@ impl Issuer {
                 at: now,
                 audit,
             },
-            issued: IssuedCertificate {
-                serial,
-                der,
-                certificate,
-            },
+            issued: IssuedCertificate { serial, der },
         })
     }
 }

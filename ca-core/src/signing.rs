@@ -18,6 +18,7 @@ use crate::error::{Error, Result};
 pub struct CaKey {
     signer: Arc<dyn Signer>,
     algorithm: AlgorithmIdentifierOwned,
+    algorithm_der: Vec<u8>,
     spki: SubjectPublicKeyInfoOwned,
 }
 
@@ -46,6 +47,7 @@ impl CaKey {
         let spki = SubjectPublicKeyInfoOwned::from_der(&signer.public_key().spki_der)?;
         Ok(CaKey {
             signer,
+            algorithm_der: der::Encode::to_der(&algorithm)?,
             algorithm,
             spki,
         })
@@ -67,6 +69,11 @@ impl CaKey {
     /// The signature AlgorithmIdentifier.
     pub fn algorithm(&self) -> &AlgorithmIdentifierOwned {
         &self.algorithm
+    }
+
+    /// DER of the signature AlgorithmIdentifier.
+    pub fn algorithm_der(&self) -> &[u8] {
+        &self.algorithm_der
     }
 
     /// The public key.

@@ -109,7 +109,8 @@ fn main() {
                         let c = issuance
                             .issue_csr(&csr, &Overrides::default(), SystemClock.now())
                             .expect("issue");
-                        let tbs = c.issued.certificate.tbs_certificate();
+                        let certificate = c.issued.certificate().expect("decode");
+                        let tbs = certificate.tbs_certificate();
                         mine.push(Issued {
                             serial_hex: c
                                 .issued
