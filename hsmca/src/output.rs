@@ -28,8 +28,18 @@ pub(crate) fn print_json(v: &serde_json::Value) -> CliResult {
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same directory and a rename, so a
-/// reader never sees half a file.
+/// reader never sees half a file, and waits until the file is on disk.
 pub(crate) fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> CliResult {
+    write_file(path, bytes, true)
+}
+
+/// [`write_atomically`] without waiting for the disk: for many files at once (`issue
+/// --batch`), whose content the database holds durably already.
+pub(crate) fn write_atomically_unsynced(path: &std::path::Path, bytes: &[u8]) -> CliResult {
+    write_file(path, bytes, false)
+}
+
+fn write_file(path: &std::path::Path, bytes: &[u8], sync: bool) -> CliResult {
     use std::io::Write;
     let dir = path
         .parent()
@@ -46,6 +56,8 @@ pub(crate) fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> CliResul
     let io = |e: std::io::Error| CliError::op(format!("writing {}: {e}", path.display()));
     let mut f = std::fs::File::create(&tmp).map_err(io)?;
     f.write_all(bytes).map_err(io)?;
-    f.sync_all().map_err(io)?;
+    if sync {
+        f.sync_all().map_err(io)?;
+    }
     std::fs::rename(&tmp, path).map_err(io)
 }

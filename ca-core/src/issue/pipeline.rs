@@ -3,7 +3,7 @@
 //! not kept waiting for the database and the database commits many records at a time.
 //!
 //! Four stages run at once:
-//! 1. **prepare** (the calling thread): a chunk of up to [`CHUNK`] requests is parsed,
+//! 1. **prepare** (one thread): a chunk of up to [`CHUNK`] requests is parsed,
 //!    its signatures verified, keys checked, profile applied, serials allocated and TBS
 //!    built and linted;
 //! 1. **record** (one thread): the chunk's pending records (serial + TBS) are committed
@@ -85,12 +85,36 @@ impl Issuance<'_> {
         now: NaiveDateTime,
         signers: usize,
     ) -> Vec<Result<IssuedFromCsr>> {
+        let mut outcomes: Vec<Option<Result<IssuedFromCsr>>> =
+            std::iter::repeat_with(|| None).take(csrs.len()).collect();
+        self.issue_csrs_each(csrs, overrides, now, signers, |index, outcome| {
+            outcomes[index] = Some(outcome);
+        });
+        outcomes
+            .into_iter()
+            .map(|o| o.unwrap_or_else(|| Err(Error::Encoding("no outcome".into()))))
+            .collect()
+    }
+
+    /// [`Issuance::issue_csrs`], handing each request's outcome to `each` (on the calling
+    /// thread) as soon as it is known, by the request's position in `csrs`: a certificate
+    /// once it is stored, an error once it occurs. Every position gets exactly one
+    /// outcome before this returns.
+    pub fn issue_csrs_each<C: AsRef<[u8]> + Sync>(
+        &self,
+        csrs: &[C],
+        overrides: &Overrides,
+        now: NaiveDateTime,
+        signers: usize,
+        mut each: impl FnMut(usize, Result<IssuedFromCsr>),
+    ) {
         let (done_tx, done_rx) = mpsc::channel::<Outcome>();
         // One chunk waits to be recorded while the next is prepared.
         let (record_tx, record_rx) = mpsc::sync_channel::<Vec<Recorded>>(1);
         let (sign_tx, sign_rx) = mpsc::sync_channel::<Vec<Recorded>>(2 * CHUNK / GROUP);
         let (store_tx, store_rx) = mpsc::sync_channel::<Vec<Signed>>(2 * CHUNK / GROUP);
         let sign_rx = Mutex::new(sign_rx);
+        let mut seen = vec![false; csrs.len()];
         std::thread::scope(|s| {
             for _ in 0..signers.max(1) {
                 let (sign_rx, store_tx, done) = (&sign_rx, store_tx.clone(), done_tx.clone());
@@ -101,25 +125,22 @@ impl Issuance<'_> {
             s.spawn(move || self.store_stage(store_rx, done));
             let done = done_tx.clone();
             s.spawn(move || self.record_stage(record_rx, sign_tx, done));
-            self.prepare_stage(csrs, overrides, now, record_tx, &done_tx);
+            let done = done_tx;
+            s.spawn(move || self.prepare_stage(csrs, overrides, now, record_tx, &done));
+            // Every stage holds a sender until it ends; this ends when all have.
+            for (index, outcome) in done_rx {
+                seen[index] = true;
+                each(index, outcome);
+            }
         });
-        drop(done_tx);
-        let mut outcomes: Vec<Option<Result<IssuedFromCsr>>> =
-            std::iter::repeat_with(|| None).take(csrs.len()).collect();
-        for (index, outcome) in done_rx {
-            outcomes[index] = Some(outcome);
+        for (index, _) in seen.iter().enumerate().filter(|(_, seen)| !**seen) {
+            each(
+                index,
+                Err(Error::Encoding(format!(
+                    "request {index}: the issuing pipeline lost it (a stage panicked)"
+                ))),
+            );
         }
-        outcomes
-            .into_iter()
-            .enumerate()
-            .map(|(i, o)| {
-                o.unwrap_or_else(|| {
-                    Err(Error::Encoding(format!(
-                        "request {i}: the issuing pipeline lost it (a stage panicked)"
-                    )))
-                })
-            })
-            .collect()
     }
 
     /// Stage 1a: prepares each chunk and hands it to the recorder. Dropping `to_record`

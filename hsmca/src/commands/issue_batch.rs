@@ -6,7 +6,13 @@
 //! write the same certificate file, or a certificate file that exists already, refuse the
 //! whole batch with exit status 2 and nothing issued. After that, each request stands
 //! alone: a bad one is reported on standard error and issues nothing; the others are
-//! issued. Standard output gets one line per certificate issued, `FILE SERIAL`.
+//! issued. Standard output gets one line per certificate issued, `FILE SERIAL`, in the
+//! order they are stored (not the order of the files).
+//!
+//! Each certificate file is written whole or not at all (a temporary file renamed), but
+//! without waiting for the disk, file by file, as a single `hsmca issue` does: the
+//! database holds every certificate durably before it is written out, and
+//! `hsmca cert show SERIAL --pem` gives it again should a crash lose the file.
 
 use std::path::{Path, PathBuf};
 
@@ -14,7 +20,7 @@ use ca_core::clock::{Clock, SystemClock};
 use ca_core::issue::{Issuance, Overrides};
 
 use crate::error::{CliError, CliResult};
-use crate::output::{pem_certificate, write_atomically};
+use crate::output::{pem_certificate, write_atomically_unsynced};
 
 /// The most request files one batch takes.
 pub(crate) const MAX_BATCH_FILES: usize = 100_000;
@@ -102,9 +108,11 @@ pub(crate) fn issue(
     signers: u16,
 ) -> CliResult {
     let csrs: Vec<&[u8]> = requests.iter().map(|r| r.csr.as_slice()).collect();
-    let results = issuance.issue_csrs(&csrs, overrides, SystemClock.now(), signers.into());
     let (mut issued, mut bad_input, mut operational) = (0usize, 0usize, 0usize);
-    for (request, result) in requests.iter().zip(results) {
+    // Each certificate is written out as soon as it is stored, while the rest are issued.
+    let now = SystemClock.now();
+    issuance.issue_csrs_each(&csrs, overrides, now, signers.into(), |i, result| {
+        let request = &requests[i];
         let out = match result {
             Ok(out) => out,
             Err(e) => {
@@ -114,7 +122,7 @@ pub(crate) fn issue(
                 } else {
                     operational += 1;
                 }
-                continue;
+                return;
             }
         };
         for oid in &out.dropped_extensions {
@@ -126,7 +134,7 @@ pub(crate) fn issue(
             );
         }
         let written = pem_certificate(&out.issued.der)
-            .and_then(|pem| write_atomically(&request.out, pem.as_bytes()));
+            .and_then(|pem| write_atomically_unsynced(&request.out, pem.as_bytes()));
         if let Err(e) = written {
             eprintln!(
                 "hsmca: {}: issued and recorded serial {}, but writing {} failed: {e} (`hsmca cert show {}` has it)",
@@ -136,11 +144,11 @@ pub(crate) fn issue(
                 out.issued.serial
             );
             operational += 1;
-            continue;
+            return;
         }
         println!("{} {}", request.name, out.issued.serial);
         issued += 1;
-    }
+    });
     eprintln!(
         "hsmca: issued {issued} of {} certificates under profile {}",
         requests.len(),
