@@ -1,4 +1,4 @@
-//! Issuing many requests at once (`hsmca issue` with several CSRs, bulk enrolment): every
+//! Issuing many requests at once (`hsmca issue --batch`, bulk enrolment): every
 //! step of [`Issuance::issue_csr`] for every request, run as a pipeline so that the HSM is
 //! not kept waiting for the database and the database commits many records at a time.
 //!
@@ -6,17 +6,17 @@
 //! 1. **prepare** (one thread): a chunk of up to [`CHUNK`] requests is parsed,
 //!    its signatures verified, keys checked, profile applied, serials allocated and TBS
 //!    built and linted;
-//! 1. **record** (one thread): the chunk's pending records (serial + TBS) are committed
+//! 2. **record** (one thread): the chunk's pending records (serial + TBS) are committed
 //!    together ([`CertificateStore::insert_pending_all`]) while the next chunk is prepared;
-//! 2. **sign** (`signers` threads): each recorded certificate is signed in the HSM, the
+//! 3. **sign** (`signers` threads): each recorded certificate is signed in the HSM, the
 //!    signature verified with the CA's public key and the certificate assembled (a signer
 //!    takes [`GROUP`] certificates at a time);
-//! 3. **store** (one thread): signed certificates are stored with their audit entries,
+//! 4. **store** (one thread): signed certificates are stored with their audit entries,
 //!    those that arrive within [`STORE_GATHER`] of each other (up to [`CHUNK`]) in one
 //!    commit ([`CertificateStore::store_signed_all`]).
 //!
 //! Record-before-sign holds for each certificate: only a committed pending record reaches
-//! stage 2, and a certificate is returned only after stage 3 has stored it. A request
+//! stage 3, and a certificate is handed out only after stage 4 has stored it. A request
 //! that fails gets its own error and leaves behind what [`Issuance::issue_csr`] would:
 //! nothing if it failed before its record was committed, otherwise a pending record
 //! that `reconcile` resolves. The other requests go on.
@@ -48,7 +48,8 @@ pub const STORE_GATHER: Duration = Duration::from_millis(5);
 /// What each request ended as, by its position in the input.
 type Outcome = (usize, Result<IssuedFromCsr>);
 
-/// A certificate whose pending record is committed: ready to sign.
+/// A prepared certificate on its way: stage 2 commits its pending record, and only then
+/// passes it on to be signed.
 struct Recorded {
     index: usize,
     pending: PendingCertificate,
@@ -143,7 +144,7 @@ impl Issuance<'_> {
         }
     }
 
-    /// Stage 1a: prepares each chunk and hands it to the recorder. Dropping `to_record`
+    /// Stage 1: prepares each chunk and hands it to the recorder. Dropping `to_record`
     /// at the end lets the later stages finish.
     fn prepare_stage<C: AsRef<[u8]>>(
         &self,
@@ -183,7 +184,7 @@ impl Issuance<'_> {
         }
     }
 
-    /// Stage 1b: commits each prepared chunk's pending records together and passes the
+    /// Stage 2: commits each prepared chunk's pending records together and passes the
     /// recorded certificates to the signers, while the next chunk is being prepared.
     fn record_stage(
         &self,
@@ -213,7 +214,7 @@ impl Issuance<'_> {
         }
     }
 
-    /// Stage 2: signs and verifies what stage 1 recorded, until stage 1 is done.
+    /// Stage 3: signs and verifies what stage 1 recorded, until stage 1 is done.
     fn sign_stage(
         &self,
         from_record: &Mutex<Receiver<Vec<Recorded>>>,
@@ -259,7 +260,7 @@ impl Issuance<'_> {
         }
     }
 
-    /// Stage 3: stores what the signers produced, gathering what arrives together into
+    /// Stage 4: stores what the signers produced, gathering what arrives together into
     /// one commit, until every signer is done.
     fn store_stage(&self, from_sign: Receiver<Vec<Signed>>, done: Sender<Outcome>) {
         while let Ok(first) = from_sign.recv() {
