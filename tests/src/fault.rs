@@ -40,3 +40,70 @@ impl CertificateStore for FailAfterSign {
         self.0.next_crl_number(ca, shard)
     }
 }
+
+/// An initialised data directory and its issuing CA, issuing `tls-server` certificates
+/// into the real store through [`FailAfterSign`]: what the fault tests issue with.
+pub struct FaultyIssuing {
+    /// The data directory (for running `hsmca` on it).
+    pub h: crate::cli::Hsmca,
+    /// The real store under the fault.
+    pub store: ca_store::Store,
+    ca: ca_core::store::CaRecord,
+    issuer: ca_core::issuer::Issuer,
+    faulty: FailAfterSign,
+    profiles: profiles::ProfileSet,
+    blocklist: ca_core::keycheck::Blocklist,
+    _token: std::sync::Arc<hsm_backend::Token>,
+}
+
+impl FaultyIssuing {
+    /// Initialises a data directory ([`crate::pki::initialised`]) and opens its issuing CA.
+    pub fn new() -> Self {
+        let h = crate::pki::initialised();
+        let data = h.data_dir();
+        let token = crate::inproc::open_token(&data);
+        let store = ca_store::Store::open(data.join("hsmca.db").to_str().unwrap(), 2).unwrap();
+        let ca = ca_core::store::CaStore::ca(&store, "issuing")
+            .unwrap()
+            .unwrap();
+        let issuer = crate::inproc::issuer(&token, &ca);
+        FaultyIssuing {
+            faulty: FailAfterSign(store.clone()),
+            h,
+            store,
+            ca,
+            issuer,
+            profiles: profiles::ProfileSet::builtin().unwrap(),
+            blocklist: ca_core::keycheck::Blocklist::empty(),
+            _token: token,
+        }
+    }
+
+    /// The records left `pending`.
+    pub fn pending(&self) -> Vec<ca_core::store::CertificateRecord> {
+        self.store
+            .list_certificates(&CertFilter {
+                status: Some(ca_core::store::CertStatus::Pending),
+                ..CertFilter::default()
+            })
+            .unwrap()
+    }
+
+    /// Issuance under `tls-server` whose certificates are never stored.
+    pub fn issuance(&self) -> ca_core::issue::Issuance<'_> {
+        ca_core::issue::Issuance {
+            issuer: &self.issuer,
+            ca: &self.ca,
+            profile: self.profiles.get("tls-server").unwrap(),
+            blocklist: &self.blocklist,
+            certs: &self.faulty,
+            actor: "test",
+        }
+    }
+}
+
+impl Default for FaultyIssuing {
+    fn default() -> Self {
+        Self::new()
+    }
+}

@@ -149,3 +149,17 @@ pub fn issue_tls(h: &Hsmca, name: &str) -> (PathBuf, String) {
         .to_ascii_lowercase();
     (out, serial)
 }
+
+/// Checks `pem` with `openssl verify -x509_strict` against the chain `initialised` wrote
+/// beside the data directory of `h` (`root.pem` trusted, `issuing.pem` untrusted).
+pub fn verify_chain(h: &Hsmca, pem: &Path) {
+    openssl::ok(&[
+        "verify",
+        "-x509_strict",
+        "-CAfile",
+        h.path("root.pem").to_str().unwrap(),
+        "-untrusted",
+        h.path("issuing.pem").to_str().unwrap(),
+        pem.to_str().unwrap(),
+    ]);
+}

@@ -36,25 +36,18 @@ fn batch_args<'a>(dir: &'a str, out: &'a str) -> Vec<&'a str> {
     ]
 }
 
-fn verify(h: &Hsmca, pem: &Path) {
-    openssl::ok(&[
-        "verify",
-        "-x509_strict",
-        "-CAfile",
-        h.path("root.pem").to_str().unwrap(),
-        "-untrusted",
-        h.path("issuing.pem").to_str().unwrap(),
-        pem.to_str().unwrap(),
-    ]);
+/// Empty request and output directories beside the data directory of `h`.
+fn dirs(h: &Hsmca) -> (std::path::PathBuf, std::path::PathBuf) {
+    let (reqs, out) = (h.path("reqs"), h.path("out"));
+    std::fs::create_dir_all(&reqs).unwrap();
+    std::fs::create_dir_all(&out).unwrap();
+    (reqs, out)
 }
 
 #[test]
 fn a_batch_issues_every_good_request_and_refuses_each_bad_one_alone() {
     let h = pki::initialised();
-    let reqs = h.path("reqs");
-    let out = h.path("out");
-    std::fs::create_dir_all(&reqs).unwrap();
-    std::fs::create_dir_all(&out).unwrap();
+    let (reqs, out) = dirs(&h);
     let names: Vec<String> = (0..12).map(|i| format!("host{i:02}")).collect();
     for name in &names {
         let dns = format!("{name}.example.com");
@@ -100,7 +93,7 @@ fn a_batch_issues_every_good_request_and_refuses_each_bad_one_alone() {
     for (file, serial) in &lines {
         let name = file.trim_end_matches(".csr");
         let pem = out.join(format!("{name}.pem"));
-        verify(&h, &pem);
+        pki::verify_chain(&h, &pem);
         let text = openssl::x509_text(&pem);
         assert!(text.contains(&format!("DNS:{name}.example.com")), "{text}");
         let got = openssl::ok(&["x509", "-noout", "-serial", "-in", pem.to_str().unwrap()]);
@@ -124,10 +117,7 @@ fn a_batch_issues_every_good_request_and_refuses_each_bad_one_alone() {
 #[test]
 fn a_batch_that_cannot_be_carried_out_as_asked_is_refused_before_anything_is_issued() {
     let h = pki::initialised();
-    let reqs = h.path("reqs");
-    let out = h.path("out");
-    std::fs::create_dir_all(&reqs).unwrap();
-    std::fs::create_dir_all(&out).unwrap();
+    let (reqs, out) = dirs(&h);
     let (r, o) = (reqs.to_str().unwrap(), out.to_str().unwrap());
 
     // No request files at all.
@@ -156,19 +146,9 @@ fn a_batch_that_cannot_be_carried_out_as_asked_is_refused_before_anything_is_iss
         .refused("is not a directory");
 
     // Options that only make sense for one request.
-    let run = h.run(&[
-        "issue",
-        "--ca",
-        "issuing",
-        "--profile",
-        "tls-server",
-        "--batch",
-        r,
-        "--out-dir",
-        o,
-        "--san",
-        "dns:x.example.com",
-    ]);
+    let mut args = batch_args(r, o);
+    args.extend(["--san", "dns:x.example.com"]);
+    let run = h.run(&args);
     assert_eq!(run.code, 2, "{run:?}");
 
     assert!(leaf_serials(&h).is_empty(), "nothing was issued");
@@ -177,7 +157,7 @@ fn a_batch_that_cannot_be_carried_out_as_asked_is_refused_before_anything_is_iss
     // The same directory, put right, issues both.
     let run = h.run(&batch_args(r, o)).ok();
     assert_eq!(run.stdout.lines().count(), 2);
-    verify(&h, &out.join("a.pem"));
-    verify(&h, &out.join("b.pem"));
+    pki::verify_chain(&h, &out.join("a.pem"));
+    pki::verify_chain(&h, &out.join("b.pem"));
     assert_eq!(leaf_serials(&h).len(), 2);
 }

@@ -3,32 +3,14 @@
 //! revoke it, and `hsmca reconcile` completes or revokes such records.
 
 use ca_core::clock::{Clock, SystemClock};
-use ca_core::issue::{Issuance, Overrides};
-use ca_core::keycheck::Blocklist;
-use ca_core::store::{CertFilter, CertificateStore};
-use hsmca_tests::fault::FailAfterSign;
-use hsmca_tests::{inproc, openssl, pki};
+use ca_core::issue::Overrides;
+use hsmca_tests::fault::FaultyIssuing;
+use hsmca_tests::{openssl, pki};
 
 #[test]
 fn a_store_failure_after_signing_leaves_a_revocable_pending_record_that_reconcile_resolves() {
-    let h = pki::initialised();
-    let data = h.data_dir();
-    let token = inproc::open_token(&data);
-    let store = ca_store::Store::open(data.join("hsmca.db").to_str().unwrap(), 2).unwrap();
-    let ca = ca_core::store::CaStore::ca(&store, "issuing")
-        .unwrap()
-        .unwrap();
-    let issuer = inproc::issuer(&token, &ca);
-    let profiles = profiles::ProfileSet::builtin().unwrap();
-    let faulty = FailAfterSign(store.clone());
-    let issuance = Issuance {
-        issuer: &issuer,
-        ca: &ca,
-        profile: profiles.get("tls-server").unwrap(),
-        blocklist: &Blocklist::empty(),
-        certs: &faulty,
-        actor: "test",
-    };
+    let f = FaultyIssuing::new();
+    let (h, issuance) = (&f.h, f.issuance());
 
     // Three requests fail after the HSM signed.
     let mut serials = Vec::new();
@@ -48,12 +30,7 @@ fn a_store_failure_after_signing_leaves_a_revocable_pending_record_that_reconcil
             )
             .unwrap_err();
         assert!(err.to_string().contains("injected failure"), "{err}");
-        let pending = store
-            .list_certificates(&CertFilter {
-                status: Some(ca_core::store::CertStatus::Pending),
-                ..CertFilter::default()
-            })
-            .unwrap();
+        let pending = f.pending();
         let new: Vec<_> = pending
             .iter()
             .map(|r| r.pending.serial.to_hex())
@@ -113,15 +90,7 @@ fn a_store_failure_after_signing_leaves_a_revocable_pending_record_that_reconcil
         h.run(&["ca", "show", "issuing", "--pem"]).ok().stdout,
     )
     .unwrap();
-    openssl::ok(&[
-        "verify",
-        "-x509_strict",
-        "-CAfile",
-        h.path("root.pem").to_str().unwrap(),
-        "-untrusted",
-        h.path("issuing.pem").to_str().unwrap(),
-        h.path("completed.pem").to_str().unwrap(),
-    ]);
+    pki::verify_chain(h, &h.path("completed.pem"));
     // The completed certificate carries exactly the TBS recorded before signing.
     openssl::ok(&[
         "asn1parse",

@@ -4,32 +4,15 @@
 //! `hsmca reconcile` completes them all.
 
 use ca_core::clock::{Clock, SystemClock};
-use ca_core::issue::{Issuance, Overrides};
-use ca_core::keycheck::Blocklist;
+use ca_core::issue::Overrides;
 use ca_core::store::{CertFilter, CertificateStore};
-use hsmca_tests::fault::FailAfterSign;
-use hsmca_tests::{inproc, pki};
+use hsmca_tests::fault::FaultyIssuing;
+use hsmca_tests::pki;
 
 #[test]
 fn a_store_failure_in_the_pipeline_leaves_every_signed_request_pending_for_reconcile() {
-    let h = pki::initialised();
-    let data = h.data_dir();
-    let token = inproc::open_token(&data);
-    let store = ca_store::Store::open(data.join("hsmca.db").to_str().unwrap(), 2).unwrap();
-    let ca = ca_core::store::CaStore::ca(&store, "issuing")
-        .unwrap()
-        .unwrap();
-    let issuer = inproc::issuer(&token, &ca);
-    let profiles = profiles::ProfileSet::builtin().unwrap();
-    let faulty = FailAfterSign(store.clone());
-    let issuance = Issuance {
-        issuer: &issuer,
-        ca: &ca,
-        profile: profiles.get("tls-server").unwrap(),
-        blocklist: &Blocklist::empty(),
-        certs: &faulty,
-        actor: "test",
-    };
+    let f = FaultyIssuing::new();
+    let (h, store, issuance) = (&f.h, &f.store, f.issuance());
     let csr = std::fs::read(pki::csr(
         &h.path(""),
         "many",
@@ -47,12 +30,7 @@ fn a_store_failure_in_the_pipeline_leaves_every_signed_request_pending_for_recon
         assert!(err.to_string().contains("injected failure"), "{err}");
     }
     // Every one was recorded before it was signed, and stays pending: none is issued.
-    let pending = store
-        .list_certificates(&CertFilter {
-            status: Some(ca_core::store::CertStatus::Pending),
-            ..CertFilter::default()
-        })
-        .unwrap();
+    let pending = f.pending();
     assert_eq!(pending.len(), 70);
     let issued = store
         .list_certificates(&CertFilter {
@@ -70,11 +48,6 @@ fn a_store_failure_in_the_pipeline_leaves_every_signed_request_pending_for_recon
         outcomes.iter().all(|o| o["outcome"] == "completed"),
         "{done}"
     );
-    let pending = store
-        .list_certificates(&CertFilter {
-            status: Some(ca_core::store::CertStatus::Pending),
-            ..CertFilter::default()
-        })
-        .unwrap();
+    let pending = f.pending();
     assert!(pending.is_empty());
 }
