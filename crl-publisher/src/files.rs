@@ -24,6 +24,35 @@ pub fn temp_beside(target: &Path) -> Result<NamedTempFile> {
         .map_err(|e| Error::io(format!("temporary file in {}", dir.display()), e))
 }
 
+/// How old a temporary file must be before [`sweep_stale_temps`] takes it for the leftover
+/// of a publisher that died: no CRL takes nearly this long to write (a million entries
+/// take about two seconds).
+pub const STALE_TEMP_AGE: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Removes the temporary files ([`temp_beside`]) in `dir` last written more than
+/// [`STALE_TEMP_AGE`] ago: what a publisher killed mid-write leaves behind. Returns how
+/// many it removed. A younger one may be another process's CRL in the making and is left
+/// alone. Failures are ignored: a leftover that stays costs disk space, nothing else.
+pub fn sweep_stale_temps(dir: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let is_temp = entry.file_name().to_string_lossy().starts_with(".tmp-");
+        let stale = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > STALE_TEMP_AGE);
+        if is_temp && stale && std::fs::remove_file(entry.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
+}
+
 /// Syncs `tmp` and renames it to `target`, then syncs the directory.
 pub fn commit(tmp: NamedTempFile, target: &Path) -> Result<()> {
     tmp.as_file()

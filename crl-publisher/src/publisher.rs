@@ -291,6 +291,12 @@ impl Publisher {
             // Publishers sharing this directory (several processes) must not replace a CRL
             // with an older one: under the directory's lock, only a higher number goes in.
             let _lock = lock_dir(&target)?;
+            if let Some(dir) = target.parent() {
+                let swept = crate::files::sweep_stale_temps(dir);
+                if swept > 0 {
+                    tracing::info!(ca = %ca.name, swept, "removed temporary files a stopped publisher left");
+                }
+            }
             let current = published_number(&target);
             if current.is_some_and(|c| c >= number) {
                 tracing::info!(ca = %ca.name, shard, number, current, "a newer CRL is already published here; keeping it");

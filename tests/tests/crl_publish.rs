@@ -387,7 +387,7 @@ fn serve_publishes_after_a_revocation_and_serves_crls_over_http() {
 }
 
 #[test]
-fn a_publisher_killed_mid_way_leaves_the_previous_crl_intact() {
+fn a_publisher_killed_mid_way_leaves_the_previous_crl_intact_and_its_leftovers_are_swept_later() {
     let h = pki::initialised();
     let not_after = Utc::now().naive_utc() + Days::days(30);
     let revoked_at = Utc::now().naive_utc() - Days::days(1);
@@ -423,6 +423,39 @@ fn a_publisher_killed_mid_way_leaves_the_previous_crl_intact() {
         seen.push(n);
     }
     eprintln!("CRL numbers seen across kills: {seen:?}");
+
+    // What the kills left behind is swept by the next publication once it is an hour old;
+    // a young temporary file (another publisher's CRL in the making) is left alone.
+    let dir = file.parent().unwrap();
+    let two_hours_ago = std::time::SystemTime::now() - Duration::from_secs(7200);
+    let mut leftovers: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with(".tmp-")
+        })
+        .collect();
+    leftovers.push(dir.join(".tmp-stale"));
+    std::fs::write(dir.join(".tmp-stale"), b"part of a CRL").unwrap();
+    for p in &leftovers {
+        std::fs::File::options()
+            .write(true)
+            .open(p)
+            .unwrap()
+            .set_modified(two_hours_ago)
+            .unwrap();
+    }
+    std::fs::write(dir.join(".tmp-young"), b"part of a CRL").unwrap();
+    h.run(&["crl", "generate", "--ca", "issuing", "--shard", "0"])
+        .ok();
+    for p in &leftovers {
+        assert!(!p.exists(), "{} was not swept", p.display());
+    }
+    assert!(dir.join(".tmp-young").exists());
 }
 
 #[test]
