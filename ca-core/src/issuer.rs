@@ -331,6 +331,11 @@ impl Issuer {
                 "recorded TBS of serial {serial} does not match its recorded hash"
             )));
         }
+        if tbs_signature_field(&pending.tbs_der)? != self.key.algorithm_der() {
+            return Err(Error::Encoding(format!(
+                "serial {serial}: the recorded TBS names another signature algorithm than this CA's key signs with"
+            )));
+        }
         let signature = self.key.sign(&pending.tbs_der)?;
         crate::verify::verify_signature(
             self.key.scheme(),
@@ -348,11 +353,6 @@ impl Issuer {
             signature: BitString::from_bytes(&signature)?,
         }
         .to_der()?;
-        if tbs_signature_field(&pending.tbs_der)? != self.key.algorithm_der() {
-            return Err(Error::Encoding(format!(
-                "serial {serial}: the recorded TBS names another signature algorithm than this CA's key signs with"
-            )));
-        }
         let audit = AuditEvent {
             at: now,
             actor: actor.to_string(),

@@ -1,6 +1,14 @@
-//! Per-connection SQLite setup: WAL journal, busy timeout, foreign keys, synchronous=NORMAL,
-//! and a checkpoint every 10,000 WAL pages (about 40 MiB) instead of SQLite's 1,000: a
-//! page that issuance changes again and again (index pages, the audit log's last page) is
+//! Per-connection SQLite setup: WAL journal, busy timeout, foreign keys, `synchronous =
+//! FULL`, and a checkpoint every 10,000 WAL pages.
+//!
+//! `FULL`: in WAL mode every commit waits until the WAL is on disk, so a committed record
+//! (a signed certificate, a revocation, a CRL number) survives a power loss. `NORMAL`
+//! syncs only at checkpoints: a power loss could take back the last commits, and with them
+//! the record of a certificate already handed out. The group committer and the issuing
+//! pipeline share one sync among many records.
+//!
+//! A checkpoint every 10,000 WAL pages (about 40 MiB) instead of SQLite's 1,000: a page
+//! that issuance changes again and again (index pages, the audit log's last page) is
 //! copied back into the database file once per checkpoint, so fewer checkpoints copy less.
 
 use std::thread::sleep;
@@ -14,7 +22,7 @@ use diesel::{QueryableByName, RunQueryDsl, SqliteConnection};
 /// it waits for other connections' locks instead of failing.
 const CONNECTION_PRAGMAS: &str = "PRAGMA busy_timeout = 10000; \
      PRAGMA foreign_keys = ON; \
-     PRAGMA synchronous = NORMAL; \
+     PRAGMA synchronous = FULL; \
      PRAGMA wal_autocheckpoint = 10000;";
 
 /// How long to keep trying to switch a new database file to WAL (as `busy_timeout`).

@@ -30,17 +30,32 @@ pub(crate) fn print_json(v: &serde_json::Value) -> CliResult {
 /// Writes `bytes` to `path` through a temporary file in the same directory and a rename, so a
 /// reader never sees half a file, and waits until the file is on disk.
 pub(crate) fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> CliResult {
-    write_file(path, bytes, true)
-}
-
-/// [`write_atomically`] without waiting for the disk: for many files at once (`issue
-/// --batch`), whose content the database holds durably already.
-pub(crate) fn write_atomically_unsynced(path: &std::path::Path, bytes: &[u8]) -> CliResult {
-    write_file(path, bytes, false)
-}
-
-fn write_file(path: &std::path::Path, bytes: &[u8], sync: bool) -> CliResult {
     use std::io::Write;
+    let tmp = temp_path(path)?;
+    let io = |e: std::io::Error| CliError::op(format!("writing {}: {e}", path.display()));
+    let mut f = std::fs::File::create(&tmp).map_err(io)?;
+    f.write_all(bytes).map_err(io)?;
+    f.sync_all().map_err(io)?;
+    std::fs::rename(&tmp, path).map_err(io)
+}
+
+/// Writes `bytes` to the new file `path` through a temporary file hard-linked into place:
+/// a reader never sees half a file, and a file that exists at `path` is never replaced
+/// (an error instead). Does not wait for the disk: for many files at once
+/// (`issue --batch`), whose content the database holds durably already.
+pub(crate) fn write_new_unsynced(path: &std::path::Path, bytes: &[u8]) -> CliResult {
+    use std::io::Write;
+    let tmp = temp_path(path)?;
+    let io = |e: std::io::Error| CliError::op(format!("writing {}: {e}", path.display()));
+    let written = std::fs::File::create(&tmp)
+        .and_then(|mut f| f.write_all(bytes))
+        .and_then(|()| std::fs::hard_link(&tmp, path));
+    let _ = std::fs::remove_file(&tmp);
+    written.map_err(io)
+}
+
+/// The temporary file beside `path` that it is written through.
+fn temp_path(path: &std::path::Path) -> CliResult<std::path::PathBuf> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -48,16 +63,9 @@ fn write_file(path: &std::path::Path, bytes: &[u8], sync: bool) -> CliResult {
     let name = path
         .file_name()
         .ok_or_else(|| CliError::input(format!("{} is not a file path", path.display())))?;
-    let tmp = dir.join(format!(
+    Ok(dir.join(format!(
         ".{}.tmp-{}",
         name.to_string_lossy(),
         std::process::id()
-    ));
-    let io = |e: std::io::Error| CliError::op(format!("writing {}: {e}", path.display()));
-    let mut f = std::fs::File::create(&tmp).map_err(io)?;
-    f.write_all(bytes).map_err(io)?;
-    if sync {
-        f.sync_all().map_err(io)?;
-    }
-    std::fs::rename(&tmp, path).map_err(io)
+    )))
 }

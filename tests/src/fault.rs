@@ -8,9 +8,18 @@ use ca_core::store::{
 };
 use chrono::NaiveDateTime;
 
+/// How [`FailAfterSign`]'s `store_signed` fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// It returns an error (a lost connection).
+    Error,
+    /// It panics (a bug in the store).
+    Panic,
+}
+
 /// The real store, with `store_signed` failing: the fault happens between the HSM signature
 /// and the final write.
-pub struct FailAfterSign(pub ca_store::Store);
+pub struct FailAfterSign(pub ca_store::Store, pub Fault);
 
 impl CertificateStore for FailAfterSign {
     fn insert_pending(&self, c: &PendingCertificate) -> StoreResult<()> {
@@ -23,6 +32,9 @@ impl CertificateStore for FailAfterSign {
         _: NaiveDateTime,
         _: &AuditEvent,
     ) -> StoreResult<AuditEntry> {
+        if self.1 == Fault::Panic {
+            panic!("injected failure: the store panicked");
+        }
         Err(StoreError::Backend(
             "injected failure: connection lost".into(),
         ))
@@ -57,8 +69,14 @@ pub struct FaultyIssuing {
 }
 
 impl FaultyIssuing {
-    /// Initialises a data directory ([`crate::pki::initialised`]) and opens its issuing CA.
+    /// Initialises a data directory ([`crate::pki::initialised`]) and opens its issuing CA,
+    /// whose certificates fail to be stored with an error.
     pub fn new() -> Self {
+        Self::with(Fault::Error)
+    }
+
+    /// As [`FaultyIssuing::new`], failing as `fault` says.
+    pub fn with(fault: Fault) -> Self {
         let h = crate::pki::initialised();
         let data = h.data_dir();
         let token = crate::inproc::open_token(&data);
@@ -68,7 +86,7 @@ impl FaultyIssuing {
             .unwrap();
         let issuer = crate::inproc::issuer(&token, &ca);
         FaultyIssuing {
-            faulty: FailAfterSign(store.clone()),
+            faulty: FailAfterSign(store.clone(), fault),
             h,
             store,
             ca,

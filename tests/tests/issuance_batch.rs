@@ -48,15 +48,15 @@ fn dirs(h: &Hsmca) -> (std::path::PathBuf, std::path::PathBuf) {
 fn a_batch_issues_every_good_request_and_refuses_each_bad_one_alone() {
     let h = pki::initialised();
     let (reqs, out) = dirs(&h);
-    let names: Vec<String> = (0..12).map(|i| format!("host{i:02}")).collect();
+    // Request files named for their host: `host00.example.com.csr` → `….example.com.pem`.
+    let names: Vec<String> = (0..12).map(|i| format!("host{i:02}.example.com")).collect();
     for name in &names {
-        let dns = format!("{name}.example.com");
         pki::csr(
             &reqs,
             name,
             "p256",
-            &format!("/CN={dns}"),
-            &[&format!("subjectAltName=DNS:{dns}")],
+            &format!("/CN={name}"),
+            &[&format!("subjectAltName=DNS:{name}")],
         );
         // The private key stays out of the batch directory (not a request file anyway).
         std::fs::remove_file(reqs.join(format!("{name}.key"))).unwrap();
@@ -95,7 +95,7 @@ fn a_batch_issues_every_good_request_and_refuses_each_bad_one_alone() {
         let pem = out.join(format!("{name}.pem"));
         pki::verify_chain(&h, &pem);
         let text = openssl::x509_text(&pem);
-        assert!(text.contains(&format!("DNS:{name}.example.com")), "{text}");
+        assert!(text.contains(&format!("DNS:{name}")), "{text}");
         let got = openssl::ok(&["x509", "-noout", "-serial", "-in", pem.to_str().unwrap()]);
         assert_eq!(
             got.trim().trim_start_matches("serial=").to_lowercase(),
@@ -112,6 +112,8 @@ fn a_batch_issues_every_good_request_and_refuses_each_bad_one_alone() {
     assert_eq!(pending.as_array().unwrap().len(), 0);
     assert!(!out.join("rsa_1024.der.pem").exists());
     assert!(!out.join("bad_signature.pem.pem").exists());
+    // The twelve certificates and nothing else (no temporary files left).
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 12);
 }
 
 #[test]

@@ -22,7 +22,7 @@
 //! that `reconcile` resolves. The other requests go on.
 
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDateTime;
@@ -100,7 +100,11 @@ impl Issuance<'_> {
     /// [`Issuance::issue_csrs`], handing each request's outcome to `each` (on the calling
     /// thread) as soon as it is known, by the request's position in `csrs`: a certificate
     /// once it is stored, an error once it occurs. Every position gets exactly one
-    /// outcome before this returns.
+    /// outcome before this returns, also when a stage panics (its requests get an error;
+    /// those already recorded stay pending for `reconcile`).
+    ///
+    /// `now` is the time at the start; records, signatures and audit entries made later
+    /// carry the time they were made.
     pub fn issue_csrs_each<C: AsRef<[u8]> + Sync>(
         &self,
         csrs: &[C],
@@ -114,20 +118,27 @@ impl Issuance<'_> {
         let (record_tx, record_rx) = mpsc::sync_channel::<Vec<Recorded>>(1);
         let (sign_tx, sign_rx) = mpsc::sync_channel::<Vec<Recorded>>(2 * CHUNK / GROUP);
         let (store_tx, store_rx) = mpsc::sync_channel::<Vec<Signed>>(2 * CHUNK / GROUP);
-        let sign_rx = Mutex::new(sign_rx);
+        // Shared by the signers, and dropped with the last of them: if they all stop, the
+        // record stage sees a closed channel instead of waiting on a full one.
+        let sign_rx = Arc::new(Mutex::new(sign_rx));
+        let clock = Clocked::from(now);
+        let clock = &clock;
         let mut seen = vec![false; csrs.len()];
         std::thread::scope(|s| {
             for _ in 0..signers.max(1) {
-                let (sign_rx, store_tx, done) = (&sign_rx, store_tx.clone(), done_tx.clone());
-                s.spawn(move || self.sign_stage(sign_rx, store_tx, done, now));
+                let (sign_rx, store_tx, done) =
+                    (sign_rx.clone(), store_tx.clone(), done_tx.clone());
+                s.spawn(move || guarded(|| self.sign_stage(&sign_rx, store_tx, done, clock)));
             }
-            drop(store_tx);
+            drop((store_tx, sign_rx));
             let done = done_tx.clone();
-            s.spawn(move || self.store_stage(store_rx, done));
+            s.spawn(move || guarded(|| self.store_stage(store_rx, done)));
             let done = done_tx.clone();
-            s.spawn(move || self.record_stage(record_rx, sign_tx, done));
+            s.spawn(move || guarded(|| self.record_stage(record_rx, sign_tx, done)));
             let done = done_tx;
-            s.spawn(move || self.prepare_stage(csrs, overrides, now, record_tx, &done));
+            s.spawn(move || {
+                guarded(|| self.prepare_stage(csrs, overrides, clock, record_tx, &done))
+            });
             // Every stage holds a sender until it ends; this ends when all have.
             for (index, outcome) in done_rx {
                 seen[index] = true;
@@ -150,12 +161,15 @@ impl Issuance<'_> {
         &self,
         csrs: &[C],
         overrides: &Overrides,
-        now: NaiveDateTime,
+        clock: &Clocked,
         to_record: SyncSender<Vec<Recorded>>,
         done: &Sender<Outcome>,
     ) {
         let mut index = 0;
         for chunk in csrs.chunks(CHUNK) {
+            // Each chunk's records carry the time they were made, so that a long batch's
+            // later records do not look old to `reconcile` (which leaves young ones alone).
+            let now = clock.now();
             let mut ready = Vec::with_capacity(chunk.len());
             for csr in chunk {
                 match self.prepare_csr(csr.as_ref(), overrides, now) {
@@ -220,7 +234,7 @@ impl Issuance<'_> {
         from_record: &Mutex<Receiver<Vec<Recorded>>>,
         to_store: SyncSender<Vec<Signed>>,
         done: Sender<Outcome>,
-        now: NaiveDateTime,
+        clock: &Clocked,
     ) {
         loop {
             let next = from_record
@@ -230,6 +244,7 @@ impl Issuance<'_> {
             let Ok(group) = next else {
                 return;
             };
+            let now = clock.now();
             let mut signed_group = Vec::with_capacity(group.len());
             for Recorded {
                 index,
@@ -266,7 +281,7 @@ impl Issuance<'_> {
         while let Ok(first) = from_sign.recv() {
             let deadline = Instant::now() + STORE_GATHER;
             let mut batch = first;
-            while batch.len() < CHUNK {
+            while batch.len() + GROUP <= CHUNK {
                 let left = deadline.saturating_duration_since(Instant::now());
                 match from_sign.recv_timeout(left) {
                     Ok(more) => batch.extend(more),
@@ -287,6 +302,36 @@ impl Issuance<'_> {
             }
         }
     }
+}
+
+/// The time of a pipeline run: `now` as given at its start, moving on with the wall clock,
+/// in whole seconds (as the store keeps times).
+struct Clocked {
+    start: NaiveDateTime,
+    started: Instant,
+}
+
+impl From<NaiveDateTime> for Clocked {
+    fn from(start: NaiveDateTime) -> Self {
+        Clocked {
+            start,
+            started: Instant::now(),
+        }
+    }
+}
+
+impl Clocked {
+    fn now(&self) -> NaiveDateTime {
+        let elapsed = chrono::Duration::seconds(self.started.elapsed().as_secs() as i64);
+        self.start + elapsed
+    }
+}
+
+/// Runs a stage. A panic ends the stage, not the whole run: its channels close, the stages
+/// around it see that and report their certificates as failed, and the requests it held
+/// get an error at the end (see [`Issuance::issue_csrs_each`]).
+fn guarded(stage: impl FnOnce()) {
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(stage));
 }
 
 /// Hands a group of recorded certificates to the signers; if they have stopped (a signer

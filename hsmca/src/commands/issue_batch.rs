@@ -9,18 +9,20 @@
 //! issued. Standard output gets one line per certificate issued, `FILE SERIAL`, in the
 //! order they are stored (not the order of the files).
 //!
-//! Each certificate file is written whole or not at all (a temporary file renamed), but
-//! without waiting for the disk, file by file, as a single `hsmca issue` does: the
-//! database holds every certificate durably before it is written out, and
-//! `hsmca cert show SERIAL --pem` gives it again should a crash lose the file.
+//! Each certificate file is written whole or not at all (a temporary file linked into
+//! place, which fails rather than replace a file that appeared meanwhile), without waiting
+//! for the disk file by file: the database holds every certificate durably before it is
+//! written out, and `hsmca cert show SERIAL --pem` gives it again should a crash lose the
+//! file.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use ca_core::clock::{Clock, SystemClock};
 use ca_core::issue::{Issuance, Overrides};
 
 use crate::error::{CliError, CliResult};
-use crate::output::{pem_certificate, write_atomically_unsynced};
+use crate::output::{pem_certificate, write_new_unsynced};
 
 /// The most request files one batch takes.
 pub(crate) const MAX_BATCH_FILES: usize = 100_000;
@@ -79,8 +81,10 @@ pub(crate) fn read_requests(dir: &Path, out_dir: &Path) -> CliResult<Vec<Request
     let mut outs: std::collections::HashMap<PathBuf, String> = Default::default();
     let mut requests = Vec::with_capacity(files.len());
     for (name, path) in files {
-        let stem = path.file_stem().unwrap_or_default().to_owned();
-        let out = out_dir.join(stem).with_extension("pem");
+        // `NAME.csr` → `NAME.pem`, dots in NAME kept (`www.example.com.csr`).
+        let mut file = path.file_stem().unwrap_or_default().to_owned();
+        file.push(".pem");
+        let out = out_dir.join(file);
         if let Some(other) = outs.insert(out.clone(), name.clone()) {
             return Err(CliError::input(format!(
                 "{other} and {name} would both be written to {}; nothing issued",
@@ -109,6 +113,8 @@ pub(crate) fn issue(
 ) -> CliResult {
     let csrs: Vec<&[u8]> = requests.iter().map(|r| r.csr.as_slice()).collect();
     let (mut issued, mut bad_input, mut operational) = (0usize, 0usize, 0usize);
+    let mut stdout = std::io::stdout().lock();
+    let mut stdout_gone = false;
     // Each certificate is written out as soon as it is stored, while the rest are issued.
     let now = SystemClock.now();
     issuance.issue_csrs_each(&csrs, overrides, now, signers.into(), |i, result| {
@@ -134,7 +140,7 @@ pub(crate) fn issue(
             );
         }
         let written = pem_certificate(&out.issued.der)
-            .and_then(|pem| write_atomically_unsynced(&request.out, pem.as_bytes()));
+            .and_then(|pem| write_new_unsynced(&request.out, pem.as_bytes()));
         if let Err(e) = written {
             eprintln!(
                 "hsmca: {}: issued and recorded serial {}, but writing {} failed: {e} (`hsmca cert show {}` has it)",
@@ -146,7 +152,11 @@ pub(crate) fn issue(
             operational += 1;
             return;
         }
-        println!("{} {}", request.name, out.issued.serial);
+        // A closed standard output (`| head`) must not stop the batch half-way.
+        if writeln!(stdout, "{} {}", request.name, out.issued.serial).is_err() && !stdout_gone {
+            stdout_gone = true;
+            eprintln!("hsmca: standard output is closed; the certificates are still written");
+        }
         issued += 1;
     });
     eprintln!(
