@@ -23,6 +23,10 @@ use crate::PublisherStore;
 /// Revoked certificates read from the store per query.
 const PAGE: u32 = 50_000;
 
+/// Entries in the first page read: the encoder waits for it, the later ones are read while
+/// it works.
+const FIRST_PAGE: u32 = 2_000;
+
 /// Recorded in the audit log as the signer of CRLs.
 const ACTOR: &str = "crypto-user:crl-publisher";
 
@@ -84,6 +88,8 @@ fn read_ahead(
     mut query: CrlQuery,
 ) -> (std::sync::mpsc::Receiver<Page>, std::thread::JoinHandle<()>) {
     let (tx, rx) = std::sync::mpsc::sync_channel(2);
+    // The first pages are small, so that encoding starts early; they double up to PAGE.
+    query.limit = query.limit.min(FIRST_PAGE);
     let handle = std::thread::spawn(move || loop {
         match store.crl_entries(&query) {
             Ok(page) if page.is_empty() => {
@@ -93,6 +99,7 @@ fn read_ahead(
             Ok(page) => {
                 let last = page.len() < query.limit as usize;
                 query.after = page.last().map(|e| e.serial.clone());
+                query.limit = query.limit.saturating_mul(2).min(PAGE);
                 if tx.send(Page::Entries(page)).is_err() {
                     return;
                 }
