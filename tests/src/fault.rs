@@ -97,6 +97,35 @@ impl FaultyIssuing {
         }
     }
 
+    /// A P-256 `tls-server` request for `NAME.example.com`, made with OpenSSL.
+    pub fn csr(&self, name: &str) -> Vec<u8> {
+        let dns = format!("{name}.example.com");
+        std::fs::read(crate::pki::csr(
+            &self.h.path(""),
+            name,
+            "p256",
+            &format!("/CN={dns}"),
+            &[&format!("subjectAltName=DNS:{dns}")],
+        ))
+        .unwrap()
+    }
+
+    /// Runs `hsmca reconcile --older-than 0` and asserts that it completed `expected`
+    /// pending records and left none.
+    pub fn reconcile_completes(&self, expected: usize) {
+        let done = self
+            .h
+            .run(&["reconcile", "--older-than", "0", "--json"])
+            .json();
+        let outcomes = done.as_array().unwrap();
+        assert_eq!(outcomes.len(), expected, "{done}");
+        assert!(
+            outcomes.iter().all(|o| o["outcome"] == "completed"),
+            "{done}"
+        );
+        assert!(self.pending().is_empty());
+    }
+
     /// The records left `pending`.
     pub fn pending(&self) -> Vec<ca_core::store::CertificateRecord> {
         self.store

@@ -7,20 +7,12 @@ use ca_core::clock::{Clock, SystemClock};
 use ca_core::issue::Overrides;
 use ca_core::store::{CertFilter, CertificateStore};
 use hsmca_tests::fault::FaultyIssuing;
-use hsmca_tests::pki;
 
 #[test]
 fn a_store_failure_in_the_pipeline_leaves_every_signed_request_pending_for_reconcile() {
     let f = FaultyIssuing::new();
-    let (h, store, issuance) = (&f.h, &f.store, f.issuance());
-    let csr = std::fs::read(pki::csr(
-        &h.path(""),
-        "many",
-        "p256",
-        "/CN=many.example.com",
-        &["subjectAltName=DNS:many.example.com"],
-    ))
-    .unwrap();
+    let (store, issuance) = (&f.store, f.issuance());
+    let csr = f.csr("many");
     // 70 requests: more than one chunk of the pipeline.
     let csrs = vec![csr.as_slice(); 70];
     let results = issuance.issue_csrs(&csrs, &Overrides::default(), SystemClock.now(), 2);
@@ -41,13 +33,5 @@ fn a_store_failure_in_the_pipeline_leaves_every_signed_request_pending_for_recon
         .unwrap();
     assert!(issued.is_empty());
     // reconcile completes them all, from the recorded TBS.
-    let done: serde_json::Value = h.run(&["reconcile", "--older-than", "0", "--json"]).json();
-    let outcomes = done.as_array().unwrap();
-    assert_eq!(outcomes.len(), 70);
-    assert!(
-        outcomes.iter().all(|o| o["outcome"] == "completed"),
-        "{done}"
-    );
-    let pending = f.pending();
-    assert!(pending.is_empty());
+    f.reconcile_completes(70);
 }

@@ -271,6 +271,9 @@ impl Issuance<'_> {
                     let serial = s.signed.record.serial;
                     let _ = done.send((s.index, Err(stage_gone(&serial))));
                 }
+                // Nothing more would be stored: sign no more. What is still to sign stays
+                // pending, and the record stage reports it once every signer has stopped.
+                return;
             }
         }
     }
