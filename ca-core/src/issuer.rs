@@ -306,25 +306,20 @@ impl Issuer {
         action: &str,
     ) -> Result<IssuedCertificate> {
         let signed = self.sign_verified(pending, actor, now, action)?;
-        store.store_signed(
-            &signed.record.serial,
-            &signed.record.der,
-            now,
-            &signed.record.audit,
-        )?;
-        Ok(signed.issued)
+        store.store_signed(&signed.serial, &signed.der, signed.at, &signed.audit)?;
+        Ok(signed.into())
     }
 
     /// Signs the TBS bytes of a recorded `pending` certificate in the HSM, verifies the
-    /// signature with this CA's public key and assembles the certificate; returns it with
-    /// what [`CertificateStore::store_signed`] must record before it is handed out.
+    /// signature with this CA's public key and assembles the certificate; returns what
+    /// [`CertificateStore::store_signed`] must record before the certificate is handed out.
     pub(crate) fn sign_verified(
         &self,
         pending: &PendingCertificate,
         actor: &str,
         now: NaiveDateTime,
         action: &str,
-    ) -> Result<SignedUnstored> {
+    ) -> Result<SignedRecord> {
         let serial = pending.serial.clone();
         if Sha256::digest(&pending.tbs_der).as_slice() != pending.tbs_sha256.as_slice() {
             return Err(Error::Encoding(format!(
@@ -367,23 +362,21 @@ impl Issuer {
             })
             .to_string(),
         };
-        Ok(SignedUnstored {
-            record: SignedRecord {
-                serial: serial.clone(),
-                der: der.clone(),
-                at: now,
-                audit,
-            },
-            issued: IssuedCertificate { serial, der },
+        Ok(SignedRecord {
+            serial,
+            der,
+            at: now,
+            audit,
         })
     }
 }
 
-/// A certificate signed and verified but not yet stored: not to be handed out before
-/// `record` is.
-pub(crate) struct SignedUnstored {
-    /// What to store.
-    pub(crate) record: SignedRecord,
-    /// What to hand out once it is stored.
-    pub(crate) issued: IssuedCertificate,
+/// The certificate of a signed record, to hand out once the record is stored.
+impl From<SignedRecord> for IssuedCertificate {
+    fn from(r: SignedRecord) -> Self {
+        IssuedCertificate {
+            serial: r.serial,
+            der: r.der,
+        }
+    }
 }

@@ -14,13 +14,13 @@
 //! diesel's query building and SQLite's statement set-up, and every `UPDATE` is compiled
 //! anew: the same two statements, in SQLite's syntax, do the work there too.
 
+use std::sync::Arc;
+
+use ca_core::store::StoreError;
 use chrono::NaiveDateTime;
 use diesel::pg::PgConnection;
 use diesel::sql_types::{Array, Binary, Text, Timestamp};
-use diesel::RunQueryDsl;
-use diesel::SqliteConnection;
-
-use ca_core::store::StoreError;
+use diesel::{RunQueryDsl, SqliteConnection};
 
 use crate::conn::DbConnection;
 use crate::error::OpError;
@@ -29,15 +29,15 @@ use crate::schema::certificates;
 
 /// The part of a job's write that a bulk statement can do for many jobs at once.
 pub(crate) enum Bulk {
-    /// Insert this pending certificate row.
-    Pending(Box<CertRow>),
+    /// Insert this pending certificate row (shared with the job's own write).
+    Pending(Arc<CertRow>),
     /// Store the signed DER of certificate `serial`, pending (it becomes issued) or revoked
     /// while pending (it stays revoked), whose DER is not stored yet.
     Signed {
         /// Serial, hex.
         serial: String,
-        /// The certificate.
-        der: Vec<u8>,
+        /// The certificate (shared with the job's own write).
+        der: Arc<[u8]>,
         /// When it was stored (whole seconds).
         at: NaiveDateTime,
     },
@@ -82,10 +82,10 @@ pub(crate) fn run(c: &mut DbConnection, jobs: &[(usize, &Bulk)]) -> Result<Vec<u
         }
         done.extend(pending.iter().map(|(i, _)| *i));
     }
-    let signed: Vec<(usize, &str, &[u8], NaiveDateTime)> = jobs
+    let signed: Vec<SignedItem<'_>> = jobs
         .iter()
         .filter_map(|(i, b)| match b {
-            Bulk::Signed { serial, der, at } => Some((*i, serial.as_str(), der.as_slice(), *at)),
+            Bulk::Signed { serial, der, at } => Some((*i, serial.as_str(), &der[..], *at)),
             Bulk::Pending(_) => None,
         })
         .collect();

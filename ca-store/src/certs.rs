@@ -1,5 +1,7 @@
 //! [`CertificateStore`]: certificate records, revocations and CRL numbers.
 
+use std::sync::Arc;
+
 use ca_core::serial::Serial;
 use ca_core::store::{
     AuditEntry, AuditEvent, CertFilter, CertStatus, CertificateRecord, CertificateStore,
@@ -72,11 +74,11 @@ pub(crate) fn revoke_job(revocation: &Revocation, audit: &AuditEvent) -> Job {
 /// The write job of [`CertificateStore::insert_pending`].
 fn pending_job(cert: &PendingCertificate) -> StoreResult<Job> {
     let op = format!("insert pending certificate {}", cert.serial);
-    let row = CertRow::pending(cert)?;
-    let bulk = Bulk::Pending(Box::new(CertRow::pending(cert)?));
+    let row = Arc::new(CertRow::pending(cert)?);
+    let bulk = Bulk::Pending(row.clone());
     Ok(Job::write(op, cert.serial.to_hex(), move |c| {
         diesel::insert_into(certificates::table)
-            .values(&row)
+            .values(&*row)
             .execute(c)?;
         Ok(())
     })
@@ -89,12 +91,13 @@ fn signed_job(serial: &Serial, der: &[u8], at: NaiveDateTime, audit: &AuditEvent
     let op = format!("store signed certificate {serial}");
     let key = serial.to_hex();
     let at = secs(at);
+    let der: Arc<[u8]> = der.into();
     let bulk = Bulk::Signed {
         serial: key.clone(),
-        der: der.to_vec(),
+        der: der.clone(),
         at,
     };
-    let (row, serial, der) = (key.clone(), serial.clone(), der.to_vec());
+    let (row, serial) = (key.clone(), serial.clone());
     let write = move |c: &mut DbConnection| -> Result<(), OpError> {
         let unsigned = certificates::table
             .filter(certificates::serial.eq(&key))
@@ -102,7 +105,7 @@ fn signed_job(serial: &Serial, der: &[u8], at: NaiveDateTime, audit: &AuditEvent
         // Pending becomes issued; revoked-while-pending stays revoked and gains the DER.
         let issued = diesel::update(unsigned.filter(certificates::status.eq(PENDING)))
             .set((
-                certificates::der.eq(&der),
+                certificates::der.eq(&der[..]),
                 certificates::issued_at.eq(at),
                 certificates::status.eq(ISSUED),
             ))
@@ -111,7 +114,10 @@ fn signed_job(serial: &Serial, der: &[u8], at: NaiveDateTime, audit: &AuditEvent
             return Ok(());
         }
         let kept = diesel::update(unsigned.filter(certificates::status.eq(REVOKED)))
-            .set((certificates::der.eq(&der), certificates::issued_at.eq(at)))
+            .set((
+                certificates::der.eq(&der[..]),
+                certificates::issued_at.eq(at),
+            ))
             .execute(c)?;
         if kept == 1 {
             return Ok(());

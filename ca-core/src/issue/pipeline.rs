@@ -30,7 +30,7 @@ use const_oid::ObjectIdentifier;
 
 use super::flow::{Issuance, IssuedFromCsr, Overrides};
 use crate::error::{Error, Result};
-use crate::issuer::SignedUnstored;
+use crate::issuer::IssuedCertificate;
 use crate::store::{PendingCertificate, SignedRecord};
 
 /// Requests prepared, and pending records committed, per chunk; also the most signed
@@ -56,10 +56,10 @@ struct Recorded {
     dropped: Vec<ObjectIdentifier>,
 }
 
-/// A certificate signed and verified, not yet stored.
+/// A certificate signed and verified, not yet stored (not to be handed out before it is).
 struct Signed {
     index: usize,
-    signed: SignedUnstored,
+    signed: SignedRecord,
     dropped: Vec<ObjectIdentifier>,
 }
 
@@ -207,15 +207,23 @@ impl Issuance<'_> {
         done: Sender<Outcome>,
     ) {
         for ready in from_prepare {
-            let pendings: Vec<PendingCertificate> =
-                ready.iter().map(|r| r.pending.clone()).collect();
+            let (rest, pendings): (Vec<_>, Vec<PendingCertificate>) = ready
+                .into_iter()
+                .map(|r| ((r.index, r.dropped), r.pending))
+                .unzip();
             let recorded = self.certs.insert_pending_all(&pendings);
             let mut group = Vec::with_capacity(GROUP);
-            for (r, result) in ready.into_iter().zip(recorded) {
+            for (((index, dropped), pending), result) in
+                rest.into_iter().zip(pendings).zip(recorded)
+            {
                 match result {
-                    Ok(()) => group.push(r),
+                    Ok(()) => group.push(Recorded {
+                        index,
+                        pending,
+                        dropped,
+                    }),
                     Err(e) => {
-                        let _ = done.send((r.index, Err(e.into())));
+                        let _ = done.send((index, Err(e.into())));
                     }
                 }
                 if group.len() == GROUP {
@@ -228,7 +236,7 @@ impl Issuance<'_> {
         }
     }
 
-    /// Stage 3: signs and verifies what stage 1 recorded, until stage 1 is done.
+    /// Stage 3: signs and verifies what stage 2 recorded, until stage 2 is done.
     fn sign_stage(
         &self,
         from_record: &Mutex<Receiver<Vec<Recorded>>>,
@@ -268,8 +276,7 @@ impl Issuance<'_> {
             }
             if let Err(mpsc::SendError(lost)) = to_store.send(signed_group) {
                 for s in lost {
-                    let serial = s.signed.record.serial;
-                    let _ = done.send((s.index, Err(stage_gone(&serial))));
+                    let _ = done.send((s.index, Err(stage_gone(&s.signed.serial))));
                 }
                 // Nothing more would be stored: sign no more. What is still to sign stays
                 // pending, and the record stage reports it once every signer has stopped.
@@ -293,12 +300,14 @@ impl Issuance<'_> {
             }
             let (records, rest): (Vec<SignedRecord>, Vec<_>) = batch
                 .into_iter()
-                .map(|s| (s.signed.record, (s.index, s.signed.issued, s.dropped)))
+                .map(|s| (s.signed, (s.index, s.dropped)))
                 .unzip();
             let stored = self.certs.store_signed_all(&records);
-            for ((index, issued, dropped_extensions), result) in rest.into_iter().zip(stored) {
+            for (((index, dropped_extensions), record), result) in
+                rest.into_iter().zip(records).zip(stored)
+            {
                 let outcome = result.map_err(Error::from).map(|_| IssuedFromCsr {
-                    issued,
+                    issued: IssuedCertificate::from(record),
                     dropped_extensions,
                 });
                 let _ = done.send((index, outcome));
