@@ -9,7 +9,17 @@ where
     F: Fn() + Sync,
 {
     let start = Instant::now();
-    let total: u64 = std::thread::scope(|s| {
+    let total = count(threads, dur, op);
+    total as f64 / start.elapsed().as_secs_f64()
+}
+
+/// Runs `op` on `threads` threads for `dur`; returns how many times it ran, over all threads.
+pub fn count<F>(threads: usize, dur: Duration, op: F) -> u64
+where
+    F: Fn() + Sync,
+{
+    let start = Instant::now();
+    std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
             .map(|_| {
                 s.spawn(|| {
@@ -23,8 +33,7 @@ where
             })
             .collect();
         handles.into_iter().map(|h| h.join().expect("worker")).sum()
-    });
-    total as f64 / start.elapsed().as_secs_f64()
+    })
 }
 
 /// `--name value` options of the small benchmark binaries (no parser crate: the bench crate

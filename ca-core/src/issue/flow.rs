@@ -15,6 +15,7 @@ use crate::keycheck::{check_public_key, Blocklist, KeyKind, KeyPolicy};
 use crate::store::{CaRecord, CertificateStore};
 
 /// Everything one issuance needs besides the request.
+#[derive(Clone, Copy)]
 pub struct Issuance<'a> {
     /// The issuing CA's signer.
     pub issuer: &'a Issuer,
