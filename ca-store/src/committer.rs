@@ -17,8 +17,9 @@ use ca_core::store::{StoreError, StoreResult};
 use crate::batch::{self, Job, JobOutput};
 use crate::Store;
 
-/// The most jobs one batch (one transaction) takes.
-pub(crate) const MAX_BATCH: usize = 64;
+/// The most jobs one batch (one transaction) takes: a chunk of the issuing pipeline
+/// (`ca_core::issue::pipeline::CHUNK`).
+pub(crate) const MAX_BATCH: usize = 128;
 
 /// Counters of a [`Store`]'s group commit, shared by its clones (see [`Store::stats`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -33,20 +33,28 @@ use crate::error::{Error, Result};
 use crate::issuer::IssuedCertificate;
 use crate::store::{PendingCertificate, SignedRecord};
 
-/// Requests prepared, and pending records committed, per chunk; also the most signed
-/// certificates stored in one commit.
-pub const CHUNK: usize = 64;
+/// Requests prepared, and pending records committed, per chunk (the first chunk is one
+/// [`GROUP`]); also the most signed certificates stored in one commit. Every commit is a
+/// synced write whose CPU time the signing threads would otherwise get: at 64, two signers
+/// on two cores reached about 75% of the raw signing rate, at 128 about 84% (BENCHMARKS.md).
+pub const CHUNK: usize = 128;
 
 /// Certificates handed from stage to stage at a time (a signer takes this many, and
 /// passes them on together): fewer hand-overs, fewer thread wake-ups.
 pub const GROUP: usize = 8;
 
 /// How long the store stage waits for more signed certificates to commit with the first
-/// one it has (at most [`CHUNK`]). Bounds what batching adds to each certificate's time.
-pub const STORE_GATHER: Duration = Duration::from_millis(5);
+/// one it has (at most [`CHUNK`]). Bounds what batching adds to each certificate's time;
+/// long enough for two signers to sign a chunk's worth of RSA-2048 certificates (at 5 ms
+/// most commits held one group of eight).
+pub const STORE_GATHER: Duration = Duration::from_millis(50);
 
 /// What each request ended as, by its position in the input.
 type Outcome = (usize, Result<IssuedFromCsr>);
+
+/// Outcomes go to the calling thread a commit's worth at a time (errors one by one): one
+/// thread wake-up per batch stored instead of one per certificate.
+type Outcomes = Vec<Outcome>;
 
 /// A prepared certificate on its way: stage 2 commits its pending record, and only then
 /// passes it on to be signed.
@@ -113,7 +121,7 @@ impl Issuance<'_> {
         signers: usize,
         mut each: impl FnMut(usize, Result<IssuedFromCsr>),
     ) {
-        let (done_tx, done_rx) = mpsc::channel::<Outcome>();
+        let (done_tx, done_rx) = mpsc::channel::<Outcomes>();
         // One chunk waits to be recorded while the next is prepared.
         let (record_tx, record_rx) = mpsc::sync_channel::<Vec<Recorded>>(1);
         let (sign_tx, sign_rx) = mpsc::sync_channel::<Vec<Recorded>>(2 * CHUNK / GROUP);
@@ -140,7 +148,7 @@ impl Issuance<'_> {
                 guarded(|| self.prepare_stage(csrs, overrides, clock, record_tx, &done))
             });
             // Every stage holds a sender until it ends; this ends when all have.
-            for (index, outcome) in done_rx {
+            for (index, outcome) in done_rx.into_iter().flatten() {
                 seen[index] = true;
                 each(index, outcome);
             }
@@ -163,10 +171,16 @@ impl Issuance<'_> {
         overrides: &Overrides,
         clock: &Clocked,
         to_record: SyncSender<Vec<Recorded>>,
-        done: &Sender<Outcome>,
+        done: &Sender<Outcomes>,
     ) {
         let mut index = 0;
-        for chunk in csrs.chunks(CHUNK) {
+        // The first chunk is one group, so that the signers start after a few requests
+        // instead of a whole chunk; the rest are whole chunks.
+        let (first, rest) = csrs.split_at(csrs.len().min(GROUP));
+        for chunk in std::iter::once(first).chain(rest.chunks(CHUNK)) {
+            if chunk.is_empty() {
+                continue;
+            }
             // Each chunk's records carry the time they were made, so that a long batch's
             // later records do not look old to `reconcile` (which leaves young ones alone).
             let now = clock.now();
@@ -179,7 +193,7 @@ impl Issuance<'_> {
                         dropped,
                     }),
                     Err(e) => {
-                        let _ = done.send((index, Err(e)));
+                        let _ = done.send(vec![(index, Err(e))]);
                     }
                 }
                 index += 1;
@@ -187,12 +201,12 @@ impl Issuance<'_> {
             if let Err(mpsc::SendError(lost)) = to_record.send(ready) {
                 // The recorder stopped (it panicked): these were never recorded.
                 for r in lost {
-                    let _ = done.send((
+                    let _ = done.send(vec![(
                         r.index,
                         Err(Error::Encoding(
                             "the issuing pipeline stopped before the request was recorded".into(),
                         )),
-                    ));
+                    )]);
                 }
             }
         }
@@ -204,7 +218,7 @@ impl Issuance<'_> {
         &self,
         from_prepare: Receiver<Vec<Recorded>>,
         to_sign: SyncSender<Vec<Recorded>>,
-        done: Sender<Outcome>,
+        done: Sender<Outcomes>,
     ) {
         for ready in from_prepare {
             let (rest, pendings): (Vec<_>, Vec<PendingCertificate>) = ready
@@ -223,7 +237,7 @@ impl Issuance<'_> {
                         dropped,
                     }),
                     Err(e) => {
-                        let _ = done.send((index, Err(e.into())));
+                        let _ = done.send(vec![(index, Err(e.into()))]);
                     }
                 }
                 if group.len() == GROUP {
@@ -241,7 +255,7 @@ impl Issuance<'_> {
         &self,
         from_record: &Mutex<Receiver<Vec<Recorded>>>,
         to_store: SyncSender<Vec<Signed>>,
-        done: Sender<Outcome>,
+        done: Sender<Outcomes>,
         clock: &Clocked,
     ) {
         loop {
@@ -270,13 +284,13 @@ impl Issuance<'_> {
                         dropped,
                     }),
                     Err(e) => {
-                        let _ = done.send((index, Err(e)));
+                        let _ = done.send(vec![(index, Err(e))]);
                     }
                 }
             }
             if let Err(mpsc::SendError(lost)) = to_store.send(signed_group) {
                 for s in lost {
-                    let _ = done.send((s.index, Err(stage_gone(&s.signed.serial))));
+                    let _ = done.send(vec![(s.index, Err(stage_gone(&s.signed.serial)))]);
                 }
                 // Nothing more would be stored: sign no more. What is still to sign stays
                 // pending, and the record stage reports it once every signer has stopped.
@@ -287,7 +301,7 @@ impl Issuance<'_> {
 
     /// Stage 4: stores what the signers produced, gathering what arrives together into
     /// one commit, until every signer is done.
-    fn store_stage(&self, from_sign: Receiver<Vec<Signed>>, done: Sender<Outcome>) {
+    fn store_stage(&self, from_sign: Receiver<Vec<Signed>>, done: Sender<Outcomes>) {
         while let Ok(first) = from_sign.recv() {
             let deadline = Instant::now() + STORE_GATHER;
             let mut batch = first;
@@ -303,15 +317,19 @@ impl Issuance<'_> {
                 .map(|s| (s.signed, (s.index, s.dropped)))
                 .unzip();
             let stored = self.certs.store_signed_all(&records);
-            for (((index, dropped_extensions), record), result) in
-                rest.into_iter().zip(records).zip(stored)
-            {
-                let outcome = result.map_err(Error::from).map(|_| IssuedFromCsr {
-                    issued: IssuedCertificate::from(record),
-                    dropped_extensions,
-                });
-                let _ = done.send((index, outcome));
-            }
+            let outcomes = rest
+                .into_iter()
+                .zip(records)
+                .zip(stored)
+                .map(|(((index, dropped_extensions), record), result)| {
+                    let outcome = result.map_err(Error::from).map(|_| IssuedFromCsr {
+                        issued: IssuedCertificate::from(record),
+                        dropped_extensions,
+                    });
+                    (index, outcome)
+                })
+                .collect();
+            let _ = done.send(outcomes);
         }
     }
 }
@@ -348,10 +366,10 @@ fn guarded(stage: impl FnOnce()) {
 
 /// Hands a group of recorded certificates to the signers; if they have stopped (a signer
 /// panicked), each gets its error.
-fn pass_on(to_sign: &SyncSender<Vec<Recorded>>, group: Vec<Recorded>, done: &Sender<Outcome>) {
+fn pass_on(to_sign: &SyncSender<Vec<Recorded>>, group: Vec<Recorded>, done: &Sender<Outcomes>) {
     if let Err(mpsc::SendError(lost)) = to_sign.send(group) {
         for r in lost {
-            let _ = done.send((r.index, Err(stage_gone(&r.pending.serial))));
+            let _ = done.send(vec![(r.index, Err(stage_gone(&r.pending.serial)))]);
         }
     }
 }
