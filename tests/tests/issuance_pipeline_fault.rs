@@ -13,17 +13,18 @@ fn a_store_failure_in_the_pipeline_leaves_every_signed_request_pending_for_recon
     let f = FaultyIssuing::new();
     let (store, issuance) = (&f.store, f.issuance());
     let csr = f.csr("many");
-    // 70 requests: more than one chunk of the pipeline.
-    let csrs = vec![csr.as_slice(); 70];
+    // More than the first chunk and a whole one after it.
+    let n = ca_core::issue::pipeline::GROUP + ca_core::issue::pipeline::CHUNK + 6;
+    let csrs = vec![csr.as_slice(); n];
     let results = issuance.issue_csrs(&csrs, &Overrides::default(), SystemClock.now(), 2);
-    assert_eq!(results.len(), 70);
+    assert_eq!(results.len(), n);
     for r in &results {
         let err = r.as_ref().unwrap_err();
         assert!(err.to_string().contains("injected failure"), "{err}");
     }
     // Every one was recorded before it was signed, and stays pending: none is issued.
     let pending = f.pending();
-    assert_eq!(pending.len(), 70);
+    assert_eq!(pending.len(), n);
     let issued = store
         .list_certificates(&CertFilter {
             ca_name: Some("issuing".into()),
@@ -33,5 +34,5 @@ fn a_store_failure_in_the_pipeline_leaves_every_signed_request_pending_for_recon
         .unwrap();
     assert!(issued.is_empty());
     // reconcile completes them all, from the recorded TBS.
-    f.reconcile_completes(70);
+    f.reconcile_completes(n);
 }
