@@ -15,11 +15,11 @@
 //! issuing pipeline's multi-row `INSERT` and `UPDATE`, see `bulk.rs`) keeps a statement
 //! journal, to undo just that statement if it fails. Past 64 KiB SQLite spills it to a
 //! temporary file, which costs a write system call per page; in memory it costs a copy. It
-//! holds the pages one statement changes (up to about a MiB for 128 certificates) and is dropped
-//! when the statement ends. The setting also keeps sorts that spill (ORDER BY without an
-//! index) in memory: the only such query, `list_certificates` without a limit, returns all
-//! its rows at once anyway, so it at most doubles what that call holds; with a limit SQLite
-//! keeps only the top rows.
+//! holds the pages one statement changes (up to about a MiB for 128 certificates) and is
+//! dropped when the statement ends. The setting also keeps sorts that spill (ORDER BY
+//! without an index) in memory: the only such query, `list_certificates` without a limit,
+//! returns all its rows at once anyway, so it at most doubles what that call holds; with a
+//! limit SQLite keeps only the top rows.
 
 use std::thread::sleep;
 use std::time::{Duration, Instant};
