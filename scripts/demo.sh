@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 
 ./scripts/install-deps.sh
 cargo build --release --locked -p hsmca
-bin=target/release/hsmca
+bin="${CARGO_TARGET_DIR:-target}/release/hsmca"
 data="${HSMCA_DATA_DIR:-hsmca-data}"
 
 if "$bin" --data-dir "$data" ca show root --pem >/dev/null 2>&1; then

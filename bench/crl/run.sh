@@ -22,8 +22,8 @@ if [ ! -x /usr/bin/time ]; then
   $sudo apt-get install -y -qq time >/dev/null
 fi
 cargo build --release --locked -q -p hsmca -p hsmca-tests --bin hsmca --bin bulk-revoked
-bin="$PWD/target/release/hsmca"
-bulk="$PWD/target/release/bulk-revoked"
+bin="${CARGO_TARGET_DIR:-$PWD/target}/release/hsmca"
+bulk="${CARGO_TARGET_DIR:-$PWD/target}/release/bulk-revoked"
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT

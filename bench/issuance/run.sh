@@ -22,7 +22,7 @@ pg_server="${pg_url%/*}"
 
 ./scripts/install-deps.sh >/dev/null
 cargo build --release --locked -q -p hsmca
-bin="$PWD/target/release/hsmca"
+bin="${CARGO_TARGET_DIR:-$PWD/target}/release/hsmca"
 
 work="$(mktemp -d)"
 scratch_dbs=()
