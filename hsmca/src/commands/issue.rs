@@ -14,14 +14,24 @@ use crate::runtime;
 
 const ACTOR: &str = "crypto-officer:cli";
 
+/// What `hsmca issue` was given: one CSR, or a directory of them.
+enum Input {
+    One(Vec<u8>),
+    Batch(Vec<super::issue_batch::Request>),
+}
+
 pub(crate) fn run(env: &Env, args: &IssueArgs) -> CliResult {
-    let batch = match (&args.batch, &args.out_dir) {
-        (Some(dir), Some(out_dir)) => Some(super::issue_batch::read_requests(dir, out_dir)?),
-        _ => None,
-    };
-    let csr = match &args.csr {
-        Some(path) if batch.is_none() => Some(read_csr(path)?),
-        _ => None,
+    // Read (and, for a batch, checked) before the HSM and the database are opened.
+    let input = match (&args.csr, &args.batch, &args.out_dir) {
+        (_, Some(dir), Some(out_dir)) => {
+            Input::Batch(super::issue_batch::read_requests(dir, out_dir)?)
+        }
+        (Some(path), None, _) => Input::One(read_csr(path)?),
+        _ => {
+            return Err(CliError::input(
+                "give --csr FILE, or --batch DIR with --out-dir DIR",
+            ))
+        }
     };
     let sans = if args.sans.is_empty() {
         None
@@ -58,18 +68,14 @@ pub(crate) fn run(env: &Env, args: &IssueArgs) -> CliResult {
         sans,
         days: args.days,
     };
-    let Some(csr) = csr else {
-        let requests = batch.unwrap_or_default();
-        return super::issue_batch::issue(&issuance, &requests, &overrides, args.signers);
+    let csr = match input {
+        Input::One(csr) => csr,
+        Input::Batch(requests) => {
+            return super::issue_batch::issue(&issuance, &requests, &overrides, args.signers)
+        }
     };
     let out = issuance.issue_csr(&csr, &overrides, SystemClock.now())?;
-    for oid in &out.dropped_extensions {
-        eprintln!(
-            "hsmca: note: the request asked for {}; profile {} does not take it and the certificate does not carry it",
-            ca_core::issue::lints::extension_label(oid),
-            profile.name
-        );
-    }
+    note_dropped(None, &out.dropped_extensions, &profile.name);
     let pem = pem_certificate(&out.issued.der)?;
     match &args.out {
         Some(path) => write_atomically(path, pem.as_bytes())?,
@@ -95,6 +101,22 @@ pub(crate) fn run(env: &Env, args: &IssueArgs) -> CliResult {
         out.issued.serial, profile.name
     );
     Ok(())
+}
+
+/// Tells the operator which extensions a request asked for that its certificate does not
+/// carry (the profile drops them); `request` names the request file in a batch.
+pub(super) fn note_dropped(
+    request: Option<&str>,
+    dropped: &[const_oid::ObjectIdentifier],
+    profile: &str,
+) {
+    let from = request.map(|r| format!("{r}: ")).unwrap_or_default();
+    for oid in dropped {
+        eprintln!(
+            "hsmca: note: {from}the request asked for {}; profile {profile} does not take it and the certificate does not carry it",
+            ca_core::issue::lints::extension_label(oid),
+        );
+    }
 }
 
 /// Reads a CSR file (`-`: standard input), at most [`ca_core::csr::MAX_CSR_INPUT`] bytes

@@ -131,14 +131,11 @@ pub(crate) fn issue(
                 return;
             }
         };
-        for oid in &out.dropped_extensions {
-            eprintln!(
-                "hsmca: note: {}: the request asked for {}; profile {} does not take it and the certificate does not carry it",
-                request.name,
-                ca_core::issue::lints::extension_label(oid),
-                issuance.profile.name
-            );
-        }
+        super::issue::note_dropped(
+            Some(&request.name),
+            &out.dropped_extensions,
+            &issuance.profile.name,
+        );
         let written = pem_certificate(&out.issued.der)
             .and_then(|pem| write_new_unsynced(&request.out, pem.as_bytes()));
         if let Err(e) = written {
