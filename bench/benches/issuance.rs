@@ -202,13 +202,16 @@ fn main() {
             backends.push(("postgres", s.url()));
         }
         backends.retain(|(b, _)| wanted("BENCH_BACKENDS", b));
+        // Declared before the stores that use them, so dropped after them: each run's
+        // schemas (some 120 MB of certificates each) go when the key kind is done.
+        let mut schemas = Vec::new();
         let mut cas = Vec::new();
         for (i, (backend, url)) in backends.iter().enumerate() {
             // A fresh schema/database per key kind keeps the CA names unique.
             let url = if *backend == "postgres" {
                 let s = postgres::schema(&format!("bench_{}", kind.replace('-', "_"))).unwrap();
                 let u = s.url();
-                std::mem::forget(s); // dropped with the server's test schemas; tiny
+                schemas.push(s);
                 u
             } else {
                 url.clone()
