@@ -494,7 +494,14 @@ pub trait CrlStore: Send + Sync {
     /// Recorded CRLs, newest first (by thisUpdate, then number), optionally of one CA, at
     /// most `limit`.
     fn list_crls(&self, ca_name: Option<&str>, limit: u32) -> StoreResult<Vec<CrlRecord>>;
-    /// The latest `revoked_at` among the revocations of this CA and shard, if any (the
-    /// publisher compares it with its last CRL to decide whether to publish early).
-    fn last_revocation(&self, ca_name: &str, shard: i32) -> StoreResult<Option<NaiveDateTime>>;
+    /// The latest `revoked_at` at or after `since` among the revocations of this CA and
+    /// shard, if any. The publisher asks with the thisUpdate of its older last CRL (full or
+    /// delta) of the shard, to decide whether to publish early; so a store need only look
+    /// at the revocations since then, not at all of the shard's.
+    fn last_revocation_since(
+        &self,
+        ca_name: &str,
+        shard: i32,
+        since: NaiveDateTime,
+    ) -> StoreResult<Option<NaiveDateTime>>;
 }

@@ -41,10 +41,23 @@ pub fn due(p: &Publisher, now: NaiveDateTime) -> Result<Vec<Due>> {
     let mut out = Vec::new();
     for ca in store.list_cas()? {
         for shard in Publisher::shards(&ca) {
-            let last_revocation = store.last_revocation(&ca.name, shard)?;
+            let full = store.latest_crl(&ca.name, shard, false)?;
+            let delta = match ca.publication.delta_crl {
+                Some(_) => store.latest_crl(&ca.name, shard, true)?,
+                None => None,
+            };
+            // Only revocations since the older of the two CRLs can make either due.
+            let since = [&full, &delta]
+                .into_iter()
+                .flatten()
+                .map(|c| c.this_update)
+                .min();
+            let last_revocation = match since {
+                Some(since) => store.last_revocation_since(&ca.name, shard, since)?,
+                None => None,
+            };
             let revoked_since =
                 |t: NaiveDateTime| last_revocation.is_some_and(|r| r >= t && now >= r + delay);
-            let full = store.latest_crl(&ca.name, shard, false)?;
             let full_due = match &full {
                 None => true,
                 Some(f) => stale(f, interval, now) || revoked_since(f.this_update),
@@ -60,9 +73,9 @@ pub fn due(p: &Publisher, now: NaiveDateTime) -> Result<Vec<Due>> {
                 continue;
             }
             let delta_due = full_due
-                || match store.latest_crl(&ca.name, shard, true)? {
+                || match &delta {
                     None => true,
-                    Some(d) => stale(&d, delta_interval, now) || revoked_since(d.this_update),
+                    Some(d) => stale(d, delta_interval, now) || revoked_since(d.this_update),
                 };
             if delta_due {
                 out.push(Due {

@@ -586,53 +586,117 @@ fn list_crls_is_newest_first_by_this_update_then_number() {
 }
 
 #[test]
-fn last_revocation_is_the_newest_of_the_ca_and_shard() {
-    each_backend("last_revocation_is_the_newest_of_the_ca_and_shard", |db| {
+fn last_revocation_since_is_the_newest_of_the_ca_and_shard_from_then_on() {
+    each_backend(
+        "last_revocation_since_is_the_newest_of_the_ca_and_shard_from_then_on",
+        |db| {
+            let s = &db.store;
+            assert_eq!(s.last_revocation_since("issuing", 3, t(0)).unwrap(), None);
+            let a = issued(s, "issuing", 3, 1000);
+            issued(s, "issuing", 3, 1000);
+            unsigned(s, "issuing", 3, 1000);
+            assert_eq!(
+                s.last_revocation_since("issuing", 3, t(0)).unwrap(),
+                None,
+                "{}",
+                db.name
+            );
+
+            revoke(s, &a.serial, 1, 100);
+            assert_eq!(
+                s.last_revocation_since("issuing", 3, t(0)).unwrap(),
+                Some(t(100))
+            );
+            // `since` is inclusive, and nothing before it is reported.
+            assert_eq!(
+                s.last_revocation_since("issuing", 3, t(100)).unwrap(),
+                Some(t(100))
+            );
+            assert_eq!(s.last_revocation_since("issuing", 3, t(101)).unwrap(), None);
+            // Expired certificates count: their revocations happened all the same.
+            let expired = issued(s, "issuing", 3, 10);
+            revoke(s, &expired.serial, 1, 300);
+            // An earlier revocation recorded later does not move it back.
+            let b = issued(s, "issuing", 3, 1000);
+            revoke(s, &b.serial, 1, 200);
+            // Revoked while pending counts too.
+            let c = unsigned(s, "issuing", 3, 1000);
+            let mut late = Revocation {
+                serial: c.serial.clone(),
+                reason: 4,
+                revoked_at: t(400) + Duration::milliseconds(750),
+                invalidity_date: None,
+            };
+            s.revoke(&late, &audit_event()).unwrap();
+            late.revoked_at = t(400);
+            assert_eq!(
+                s.last_revocation_since("issuing", 3, t(0)).unwrap(),
+                Some(late.revoked_at),
+                "{}",
+                db.name
+            );
+
+            // Other shards and CAs are their own.
+            let elsewhere = issued(s, "issuing", 2, 1000);
+            revoke(s, &elsewhere.serial, 1, 900);
+            let other_ca = issued(s, "other", 3, 1000);
+            revoke(s, &other_ca.serial, 1, 1000);
+            assert_eq!(
+                s.last_revocation_since("issuing", 3, t(0)).unwrap(),
+                Some(t(400))
+            );
+            assert_eq!(
+                s.last_revocation_since("issuing", 2, t(0)).unwrap(),
+                Some(t(900))
+            );
+            assert_eq!(
+                s.last_revocation_since("other", 3, t(0)).unwrap(),
+                Some(t(1000))
+            );
+            assert_eq!(s.last_revocation_since("other", 2, t(0)).unwrap(), None);
+            // Newer revocations of other shards and CAs are passed over, not reported.
+            assert_eq!(
+                s.last_revocation_since("issuing", 3, t(350)).unwrap(),
+                Some(t(400))
+            );
+            assert_eq!(s.last_revocation_since("issuing", 3, t(401)).unwrap(), None);
+            assert_eq!(s.last_revocation_since("issuing", 2, t(901)).unwrap(), None);
+        },
+    );
+}
+
+#[test]
+fn last_revocation_since_finds_the_shard_s_own_behind_a_mass_revocation_elsewhere() {
+    each_backend("last_revocation_since_behind_a_mass_revocation", |db| {
         let s = &db.store;
-        assert_eq!(s.last_revocation("issuing", 3).unwrap(), None);
-        let a = issued(s, "issuing", 3, 1000);
-        issued(s, "issuing", 3, 1000);
-        unsigned(s, "issuing", 3, 1000);
+        let mine = issued(s, "issuing", 3, 1000);
+        revoke(s, &mine.serial, 1, 100);
+        // More revocations after it, all of another CA, than the store looks through
+        // before it turns to the shard's own revoked certificates.
+        let others: Vec<PendingCertificate> = (0..1001)
+            .map(|_| {
+                let mut p = pending("other", 1, 1000);
+                p.crl_shard = 3;
+                p
+            })
+            .collect();
+        for r in s.insert_pending_all(&others) {
+            r.unwrap();
+        }
+        for (i, p) in others.iter().enumerate() {
+            revoke(s, &p.serial, 4, 200 + i as i64);
+        }
         assert_eq!(
-            s.last_revocation("issuing", 3).unwrap(),
-            None,
+            s.last_revocation_since("issuing", 3, t(50)).unwrap(),
+            Some(t(100)),
             "{}",
             db.name
         );
-
-        revoke(s, &a.serial, 1, 100);
-        assert_eq!(s.last_revocation("issuing", 3).unwrap(), Some(t(100)));
-        // Expired certificates count: their revocations happened all the same.
-        let expired = issued(s, "issuing", 3, 10);
-        revoke(s, &expired.serial, 1, 300);
-        // An earlier revocation recorded later does not move it back.
-        let b = issued(s, "issuing", 3, 1000);
-        revoke(s, &b.serial, 1, 200);
-        // Revoked while pending counts too.
-        let c = unsigned(s, "issuing", 3, 1000);
-        let mut late = Revocation {
-            serial: c.serial.clone(),
-            reason: 4,
-            revoked_at: t(400) + Duration::milliseconds(750),
-            invalidity_date: None,
-        };
-        s.revoke(&late, &audit_event()).unwrap();
-        late.revoked_at = t(400);
+        assert_eq!(s.last_revocation_since("issuing", 4, t(50)).unwrap(), None);
+        assert_eq!(s.last_revocation_since("issuing", 3, t(101)).unwrap(), None);
         assert_eq!(
-            s.last_revocation("issuing", 3).unwrap(),
-            Some(late.revoked_at),
-            "{}",
-            db.name
+            s.last_revocation_since("other", 3, t(50)).unwrap(),
+            Some(t(1200))
         );
-
-        // Other shards and CAs are their own.
-        let elsewhere = issued(s, "issuing", 2, 1000);
-        revoke(s, &elsewhere.serial, 1, 900);
-        let other_ca = issued(s, "other", 3, 1000);
-        revoke(s, &other_ca.serial, 1, 1000);
-        assert_eq!(s.last_revocation("issuing", 3).unwrap(), Some(t(400)));
-        assert_eq!(s.last_revocation("issuing", 2).unwrap(), Some(t(900)));
-        assert_eq!(s.last_revocation("other", 3).unwrap(), Some(t(1000)));
-        assert_eq!(s.last_revocation("other", 2).unwrap(), None);
     });
 }
