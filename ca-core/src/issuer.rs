@@ -296,8 +296,9 @@ impl Issuer {
 
     /// Signs the TBS bytes of a recorded `pending` certificate, verifies the signature, stores
     /// the certificate and writes the audit event `action`. Used by [`Issuer::issue`] and by
-    /// reconciliation of records a crash left pending.
-    pub fn sign_recorded(
+    /// reconciliation of records a crash left pending; not public, so that outside this
+    /// crate a certificate is signed only by consuming a prepared, linted one.
+    pub(crate) fn sign_recorded(
         &self,
         pending: &PendingCertificate,
         store: &dyn CertificateStore,

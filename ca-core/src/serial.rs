@@ -35,15 +35,16 @@ pub enum SerialError {
 }
 
 impl Serial {
-    /// 128 bits from the OS CSPRNG, top bit cleared so the DER INTEGER needs no pad
-    /// octet and stays 16 octets; re-drawn in the 2^-120 case that it is too short.
+    /// 128 bits from the OS CSPRNG, all of them kept: the value is a 16-octet unsigned
+    /// number (at most 17 octets in DER, with the pad octet a set top bit needs; 15 or
+    /// fewer when it happens to start with zero octets). Re-drawn only in the 2^-128 case
+    /// that it is zero.
     pub fn random() -> Result<Self, SerialError> {
         loop {
             let mut b = [0u8; 16];
             getrandom::fill(&mut b).map_err(|e| SerialError::Random(e.to_string()))?;
-            b[0] &= 0x7f;
-            if b[0] != 0 {
-                return Ok(Serial(b.to_vec()));
+            if let Ok(serial) = Self::from_bytes(&b) {
+                return Ok(serial);
             }
         }
     }
@@ -111,12 +112,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn random_serials_are_positive_16_octets_and_differ() {
-        let a = Serial::random().unwrap();
-        let b = Serial::random().unwrap();
-        assert_eq!(a.as_bytes().len(), 16);
-        assert!(a.as_bytes()[0] & 0x80 == 0 && a.as_bytes()[0] != 0);
-        assert_ne!(a, b);
+    fn random_serials_use_all_128_bits_and_differ() {
+        let serials: Vec<Serial> = (0..256).map(|_| Serial::random().unwrap()).collect();
+        for s in &serials {
+            // Magnitude without leading zeros: at most 16 octets, never zero.
+            assert!(!s.as_bytes().is_empty() && s.as_bytes().len() <= 16);
+            assert_ne!(s.as_bytes()[0], 0);
+        }
+        // The top bit is random too (it was cleared before): among 256 draws both values
+        // turn up, except with probability 2^-255.
+        let top_set = serials
+            .iter()
+            .filter(|s| s.as_bytes().len() == 16 && s.as_bytes()[0] & 0x80 != 0)
+            .count();
+        assert!(
+            top_set > 0 && top_set < 256,
+            "{top_set} of 256 with the top bit set"
+        );
+        assert_ne!(serials[0], serials[1]);
     }
 
     #[test]

@@ -6,8 +6,8 @@
 //! [`CrlStore::crl_entries`] orders by that stored text, under the column's collation (byte
 //! order on SQLite; on PostgreSQL the database's collation, which is byte order for `C`
 //! and orders `0`–`9` before `a`–`f` in the usual locales as well). For serials of one
-//! length, as `Serial::random` makes them, that is numeric order; across lengths it is not
-//! (`"0100"` comes before `"ff"`). The keyset bound `q.after` is compared in the same
+//! length, as `Serial::random` makes all but 1 in 256 of them, that is numeric order;
+//! across lengths it is not (`"0100"` comes before `"ff"`). The keyset bound `q.after` is compared in the same
 //! order, by the database (`serial > hex of after`), so paging visits every entry exactly
 //! once, all pages together in one increasing order, whatever the lengths. RFC 5280 does
 //! not ask for any order of the entries.

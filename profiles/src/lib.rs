@@ -13,8 +13,9 @@ mod validate;
 
 pub use error::{Error, Result};
 pub use model::{
-    CsrAction, CsrExtensionRules, ExtensionName, KeyKindName, KeyRules, KeyUsageBit, Kind, Profile,
-    Purpose, SanRules, SanType, SubCaRules, SubjectAttr, SubjectRules, ValidityRules,
+    key_usage_mismatch, CsrAction, CsrExtensionRules, ExtensionName, KeyKindName, KeyRules,
+    KeyUsageBit, Kind, Profile, Purpose, SanRules, SanType, SubCaRules, SubjectAttr, SubjectRules,
+    ValidityRules,
 };
 pub use set::{parse, ProfileSet, BUILTIN};
 pub use validate::{emitted_extensions, MAX_VALIDITY_DAYS};

@@ -174,6 +174,63 @@ pub enum Purpose {
     OcspSigning,
 }
 
+impl Purpose {
+    /// Every purpose.
+    pub const ALL: [Purpose; 6] = [
+        Purpose::ServerAuth,
+        Purpose::ClientAuth,
+        Purpose::CodeSigning,
+        Purpose::EmailProtection,
+        Purpose::TimeStamping,
+        Purpose::OcspSigning,
+    ];
+
+    /// The keyUsage bits consistent with this purpose (RFC 5280 §4.2.1.12: "Key usage
+    /// bits that may be consistent"). A certificate with this purpose needs at least one
+    /// of them, and an end-entity certificate's bits must each suit one of its purposes.
+    pub fn consistent_key_usage(self) -> &'static [KeyUsageBit] {
+        use KeyUsageBit::*;
+        match self {
+            Purpose::ServerAuth => &[DigitalSignature, KeyEncipherment, KeyAgreement],
+            Purpose::ClientAuth => &[DigitalSignature, KeyAgreement],
+            Purpose::CodeSigning => &[DigitalSignature],
+            Purpose::EmailProtection => &[
+                DigitalSignature,
+                NonRepudiation,
+                KeyEncipherment,
+                KeyAgreement,
+            ],
+            Purpose::TimeStamping | Purpose::OcspSigning => &[DigitalSignature, NonRepudiation],
+        }
+    }
+}
+
+/// Why these keyUsage bits do not suit these purposes (RFC 5280 §4.2.1.12), if they do
+/// not: a purpose none of the bits serves, or a bit (other than the CA bits keyCertSign
+/// and cRLSign) that serves none of the purposes. No purposes: nothing to check.
+pub fn key_usage_mismatch(bits: &[KeyUsageBit], purposes: &[Purpose]) -> Option<String> {
+    if purposes.is_empty() {
+        return None;
+    }
+    if let Some(p) = purposes
+        .iter()
+        .find(|p| !p.consistent_key_usage().iter().any(|b| bits.contains(b)))
+    {
+        return Some(format!(
+            "extendedKeyUsage {p:?} needs one of the keyUsage bits {:?}",
+            p.consistent_key_usage()
+        ));
+    }
+    bits.iter()
+        .filter(|b| !matches!(b, KeyUsageBit::KeyCertSign | KeyUsageBit::CrlSign))
+        .find(|b| {
+            !purposes
+                .iter()
+                .any(|p| p.consistent_key_usage().contains(b))
+        })
+        .map(|b| format!("keyUsage {b:?} suits none of the purposes {purposes:?}"))
+}
+
 /// A subject attribute a request may carry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
 pub enum SubjectAttr {

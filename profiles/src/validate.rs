@@ -5,7 +5,11 @@ use std::collections::HashSet;
 use const_oid::ObjectIdentifier;
 
 use crate::error::{Error, Result};
-use crate::model::{ExtensionName, KeyUsageBit, Kind, Profile, Purpose};
+use crate::model::{ExtensionName, KeyUsageBit, Kind, Profile, Purpose, SanType, SubjectAttr};
+
+/// The largest RSA public exponent a key policy accepts (2^33 - 1, as ca-core's key
+/// checks: larger ones are refused there, so a profile listing one could issue nothing).
+const MAX_RSA_EXPONENT: u64 = (1 << 33) - 1;
 
 /// Longest validity any profile may allow: 100 years.
 pub const MAX_VALIDITY_DAYS: u32 = 36_500;
@@ -73,12 +77,12 @@ pub(crate) fn validate(p: &Profile) -> Result<()> {
     if k.rsa_exponents.is_empty()
         || k.rsa_exponents
             .iter()
-            .any(|e| *e < 3 || e.is_multiple_of(2))
+            .any(|e| *e < 3 || e.is_multiple_of(2) || *e > MAX_RSA_EXPONENT)
     {
         return Err(bad(
             "keys.rsa_exponents",
             format!(
-                "{:?}: each exponent must be odd and at least 3",
+                "{:?}: each exponent must be odd, at least 3 and at most 2^33 - 1",
                 k.rsa_exponents
             ),
         ));
@@ -129,6 +133,12 @@ pub(crate) fn validate(p: &Profile) -> Result<()> {
             }
         }
     }
+    // A CA's extendedKeyUsage constrains what it may issue, not its own key's use.
+    if p.kind != Kind::SubCa {
+        if let Some(why) = crate::model::key_usage_mismatch(&p.key_usage, &p.extended_key_usage) {
+            return Err(bad("extended_key_usage", why));
+        }
+    }
     if p.extended_key_usage_critical && p.extended_key_usage.is_empty() {
         return Err(bad(
             "extended_key_usage_critical",
@@ -155,6 +165,35 @@ pub(crate) fn validate(p: &Profile) -> Result<()> {
         return Err(bad(
             "subject.required",
             format!("{a:?} is required but not in subject.allowed"),
+        ));
+    }
+    let cn_allowed = allowed.contains(&SubjectAttr::CN);
+    let dns_or_ip = p
+        .san
+        .allowed
+        .iter()
+        .any(|t| matches!(t, SanType::Dns | SanType::Ip));
+    if p.subject.cn_from_san && !cn_allowed {
+        return Err(bad(
+            "subject.cn_from_san",
+            "set, but CN is not in subject.allowed".into(),
+        ));
+    }
+    if (p.subject.cn_must_match_san || p.subject.cn_from_san) && !(dns_or_ip && p.san.max > 0) {
+        return Err(bad(
+            "san.allowed",
+            "the CN must come from a dns or ip SAN, but the profile allows none".into(),
+        ));
+    }
+    if p.forbidden_extensions
+        .contains(&ExtensionName::SubjectAltName)
+        && !p.san.allowed.is_empty()
+        && p.san.max > 0
+    {
+        return Err(bad(
+            "san.allowed",
+            "subjectAltName is forbidden, yet requests may carry SANs (set san.allowed = [])"
+                .into(),
         ));
     }
     if p.san.max > 1000 {

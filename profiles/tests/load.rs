@@ -111,6 +111,45 @@ fn invalid_profiles_are_refused_with_the_field_named() {
             ),
             "ocsp_no_check",
         ),
+        (
+            tls_with(
+                "rsa_exponents = [65537]",
+                "rsa_exponents = [65537, 8589934593]",
+            ),
+            "keys.rsa_exponents",
+        ),
+        // keyUsage that suits none of the purposes, and a purpose no keyUsage bit serves.
+        (
+            tls_with(
+                "\"keyEncipherment\"]",
+                "\"keyEncipherment\", \"nonRepudiation\"]",
+            ),
+            "extended_key_usage",
+        ),
+        (
+            tls_with(
+                "key_usage = [\"digitalSignature\", \"keyEncipherment\"]",
+                "key_usage = [\"dataEncipherment\"]",
+            ),
+            "extended_key_usage",
+        ),
+        (
+            tls_with("allowed = [\"CN\"]", "allowed = [\"O\"]")
+                .replace("cn_must_match_san = true", "cn_from_san = true"),
+            "subject.cn_from_san",
+        ),
+        (
+            tls_with("allowed = [\"dns\", \"ip\"]", "allowed = [\"email\"]"),
+            "san.allowed",
+        ),
+        (
+            tls_with(
+                "forbidden_extensions = [\"basicConstraints\"",
+                "forbidden_extensions = [\"subjectAltName\", \"basicConstraints\"",
+            )
+            .replace("\"subjectAltName\", \"keyUsage\"", "\"keyUsage\""),
+            "san.allowed",
+        ),
         (tls_with("max = 100", "max = 100\nmaxx = 1"), "maxx"),
         (tls_with("kind = \"end-entity\"", "kind = \"leaf\""), "kind"),
     ];
@@ -164,4 +203,38 @@ fn an_invalid_file_in_the_directory_names_its_path() {
     std::fs::write(dir.path().join("broken.toml"), "name = \"x\"\n").unwrap();
     let err = ProfileSet::with_dir(dir.path()).unwrap_err().to_string();
     assert!(err.contains("broken.toml"), "{err}");
+}
+
+#[test]
+fn key_usage_must_suit_the_extended_key_usage_purposes() {
+    use profiles::{key_usage_mismatch, KeyUsageBit as K, Purpose as P};
+    // Consistent (RFC 5280 §4.2.1.12).
+    assert_eq!(
+        key_usage_mismatch(&[K::DigitalSignature], &[P::ServerAuth]),
+        None
+    );
+    assert_eq!(
+        key_usage_mismatch(&[K::DigitalSignature, K::KeyEncipherment], &[P::ServerAuth]),
+        None
+    );
+    assert_eq!(
+        key_usage_mismatch(&[K::NonRepudiation], &[P::TimeStamping]),
+        None
+    );
+    assert_eq!(
+        key_usage_mismatch(
+            &[K::DigitalSignature, K::KeyEncipherment],
+            &[P::ClientAuth, P::EmailProtection]
+        ),
+        None
+    );
+    // No purposes: nothing to compare with.
+    assert_eq!(key_usage_mismatch(&[K::DataEncipherment], &[]), None);
+    // A bit no purpose uses, and a purpose none of the bits serves.
+    let extra = key_usage_mismatch(&[K::DigitalSignature, K::KeyEncipherment], &[P::ClientAuth]);
+    assert!(extra.is_some_and(|w| w.contains("KeyEncipherment")));
+    let unserved = key_usage_mismatch(&[K::DataEncipherment], &[P::OcspSigning]);
+    assert!(unserved.is_some_and(|w| w.contains("OcspSigning")));
+    let code = key_usage_mismatch(&[K::KeyAgreement], &[P::CodeSigning]);
+    assert!(code.is_some());
 }

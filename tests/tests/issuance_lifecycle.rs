@@ -71,6 +71,10 @@ fn issued_certificates_are_recorded_and_listed_with_filters() {
         .run(&["cert", "list", "--expiring-within", "30", "--json"])
         .json();
     assert!(none.as_array().unwrap().is_empty());
+    // An unknown CA is refused, not listed as empty.
+    let r = h.run(&["cert", "list", "--ca", "nosuch", "--json"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("no CA named \"nosuch\""), "{}", r.stderr);
     let _ = b;
 }
 
@@ -411,4 +415,84 @@ fn a_profile_that_refuses_requested_extensions_refuses_a_ca_true_request() {
         .ok();
     assert!(ok.stderr.contains("does not carry it"), "{}", ok.stderr);
     assert!(!openssl::x509_text(&out).contains("Basic Constraints"));
+}
+
+/// Every certificate record, pending ones included, to compare before and after a refusal.
+fn records(h: &Hsmca, cfg: &str) -> String {
+    h.run(&["--config", cfg, "cert", "list", "--json"])
+        .ok()
+        .stdout
+}
+
+#[test]
+fn a_failing_lint_refuses_to_sign_and_stores_nothing() {
+    // The issuing CA publishes no URLs: tls-server requires authorityInfoAccess and
+    // cRLDistributionPoints (BR), so its lint refuses, where the certificate used to go
+    // out without them.
+    let no_urls = pki::PUBLIC_URL_CEREMONY.replace(
+        "[issuing.urls]\ncrl = \"http://pki.example.com/crl/issuing/{shard}.crl\"\n\
+         delta_crl = \"http://pki.example.com/crl/issuing/{shard}-delta.crl\"\n\
+         crl_shards = 8\nocsp = [\"http://ocsp.example.com/\"]\n\
+         ca_issuers = [\"http://pki.example.com/ca/issuing.crt\"]\n",
+        "",
+    );
+    assert!(!no_urls.contains("[issuing.urls]"));
+    let h = pki::initialise(Hsmca::new(), &no_urls);
+    // A profile that lets a request without SANs through its own rules, yet requires
+    // subjectAltName: only the lint stands between such a request and the HSM.
+    let dir = h.path("profiles");
+    std::fs::create_dir_all(&dir).unwrap();
+    let loose = profiles::BUILTIN[0]
+        .1
+        .replace("name = \"tls-server\"", "name = \"loose\"")
+        .replace("required = true", "required = false")
+        .replace("cn_must_match_san = true", "")
+        .replace(", \"authorityInfoAccess\", \"crlDistributionPoints\"", "");
+    std::fs::write(dir.join("loose.toml"), loose).unwrap();
+    let cfg = h.write(
+        "cfg.toml",
+        &format!("[issuance]\nprofiles_dir = \"{}\"\n", dir.display()),
+    );
+    let cfg = cfg.to_str().unwrap();
+    let nosan = pki::csr(&h.path(""), "nosan", "p256", "/CN=nosan.example.com", &[]);
+    let good = pki::csr(
+        &h.path(""),
+        "good",
+        "p256",
+        "/CN=good.example.com",
+        &["subjectAltName=DNS:good.example.com"],
+    );
+    let before = records(&h, cfg);
+    for (profile, csr, lint) in [
+        ("loose", &nosan, "e_profile_required_extension"),
+        ("tls-server", &good, "e_profile_required_extension"),
+    ] {
+        let r = h.run(&[
+            "--config",
+            cfg,
+            "issue",
+            "--ca",
+            "issuing",
+            "--profile",
+            profile,
+            "--csr",
+            csr.to_str().unwrap(),
+        ]);
+        assert_eq!(r.code, 2, "{profile}: {}", r.stderr);
+        assert!(r.stderr.contains(lint), "{profile}: {}", r.stderr);
+        assert_eq!(records(&h, cfg), before, "{profile}: nothing stored");
+    }
+    // The tls-server refusal names what is missing.
+    let r = h.run(&[
+        "--config",
+        cfg,
+        "issue",
+        "--ca",
+        "issuing",
+        "--profile",
+        "tls-server",
+        "--csr",
+        good.to_str().unwrap(),
+    ]);
+    assert!(r.stderr.contains("AuthorityInfoAccess"), "{}", r.stderr);
 }

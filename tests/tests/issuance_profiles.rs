@@ -115,7 +115,7 @@ fn expires_within(cert: &std::path::Path, secs: u64) -> bool {
 }
 
 #[test]
-fn tls_server_rsa_gets_key_encipherment_and_a_sixteen_octet_serial() {
+fn tls_server_rsa_gets_key_encipherment_and_a_128_bit_serial() {
     let h = pki::initialised();
     let csr = pki::csr(
         &h.path(""),
@@ -132,8 +132,10 @@ fn tls_server_rsa_gets_key_encipherment_and_a_sixteen_octet_serial() {
     );
     let serial = openssl::ok(&["x509", "-in", cert.to_str().unwrap(), "-noout", "-serial"]);
     let hex = serial.trim().trim_start_matches("serial=");
+    // 16 random octets: 32 hex digits, fewer only when it starts with zero octets (1 in
+    // 256 per octet); never over 16 octets, never under the BR's 64 bits in practice.
     assert!(
-        hex.len() <= 32 && hex.len() >= 30,
+        hex.len() <= 32 && hex.len() >= 16 && hex.len().is_multiple_of(2),
         "128-bit serial expected, got {hex}"
     );
 }
@@ -271,19 +273,29 @@ fn sub_ca_profile_from_the_root_makes_a_working_intermediate() {
 #[test]
 fn tls_server_certificates_pass_pkilint_as_dv_final_certificates() {
     let h = pki::initialised();
-    for (name, kind) in [
-        ("dv-ec", "p256"),
-        ("dv-rsa", "rsa2048"),
-        ("dv-p384", "p384"),
+    let (cn, san) = (
+        "/CN=shop.example.com",
+        "subjectAltName=DNS:shop.example.com,DNS:*.shop.example.com",
+    );
+    // A request whose names differ in case: the CN must still be a byte-for-byte copy of
+    // a SAN value (BR 7.1.4.3), which pkilint checks.
+    let (mixed_cn, mixed_san) = (
+        "/CN=WWW.Shop.Example.COM",
+        "subjectAltName=DNS:WWW.Shop.Example.COM",
+    );
+    for (name, kind, cn, san) in [
+        ("dv-ec", "p256", cn, san),
+        ("dv-rsa", "rsa2048", cn, san),
+        ("dv-p384", "p384", cn, san),
+        ("dv-mixed-case", "p256", mixed_cn, mixed_san),
     ] {
-        let csr = pki::csr(
-            &h.path(""),
-            name,
-            kind,
-            "/CN=shop.example.com",
-            &["subjectAltName=DNS:shop.example.com,DNS:*.shop.example.com"],
-        );
+        let csr = pki::csr(&h.path(""), name, kind, cn, &[san]);
         let cert = issue(&h, name, "issuing", "tls-server", &csr, &[]);
+        if name == "dv-mixed-case" {
+            let subject =
+                openssl::ok(&["x509", "-in", cert.to_str().unwrap(), "-noout", "-subject"]);
+            assert!(subject.contains("CN = www.shop.example.com"), "{subject}");
+        }
         let out = std::process::Command::new("lint_cabf_serverauth_cert")
             .args([
                 "lint",

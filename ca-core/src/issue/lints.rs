@@ -90,6 +90,9 @@ pub fn lint_profile(tbs: &TbsCertificate, profile: &Profile) -> Result<()> {
     let eku = tbs
         .get_extension::<ExtendedKeyUsage>()
         .map_err(|e| fail("e_eku_decodes", e.to_string()))?;
+    if profile.kind != profiles::Kind::SubCa {
+        lint_key_usage_fits_purposes(tbs, eku.as_ref().map(|(_, e)| &e.0[..]))?;
+    }
     let server_auth = eku
         .as_ref()
         .is_some_and(|(_, e)| e.0.contains(&ID_KP_SERVER_AUTH));
@@ -97,6 +100,55 @@ pub fn lint_profile(tbs: &TbsCertificate, profile: &Profile) -> Result<()> {
         lint_tls_server(tbs)?;
     }
     Ok(())
+}
+
+/// KU/EKU consistency of an end-entity certificate (RFC 5280 §4.2.1.12), as the
+/// certificate itself says, with [`profiles::key_usage_mismatch`]: a purpose none of the
+/// keyUsage bits serves, or a bit that serves none of the purposes, fails.
+fn lint_key_usage_fits_purposes(
+    tbs: &TbsCertificate,
+    eku: Option<&[ObjectIdentifier]>,
+) -> Result<()> {
+    let Some((_, ku)) = tbs
+        .get_extension::<KeyUsage>()
+        .map_err(|e| fail("e_key_usage_decodes", e.to_string()))?
+    else {
+        return Ok(());
+    };
+    let purposes: Vec<profiles::Purpose> = eku
+        .unwrap_or(&[])
+        .iter()
+        .filter_map(|oid| {
+            profiles::Purpose::ALL
+                .into_iter()
+                .find(|p| super::template::purpose_oid(*p) == *oid)
+        })
+        .collect();
+    let bits: Vec<profiles::KeyUsageBit> = [
+        (
+            ku.digital_signature(),
+            profiles::KeyUsageBit::DigitalSignature,
+        ),
+        (ku.non_repudiation(), profiles::KeyUsageBit::NonRepudiation),
+        (
+            ku.key_encipherment(),
+            profiles::KeyUsageBit::KeyEncipherment,
+        ),
+        (
+            ku.data_encipherment(),
+            profiles::KeyUsageBit::DataEncipherment,
+        ),
+        (ku.key_agreement(), profiles::KeyUsageBit::KeyAgreement),
+        (ku.key_cert_sign(), profiles::KeyUsageBit::KeyCertSign),
+        (ku.crl_sign(), profiles::KeyUsageBit::CrlSign),
+    ]
+    .into_iter()
+    .filter_map(|(set, bit)| set.then_some(bit))
+    .collect();
+    match profiles::key_usage_mismatch(&bits, &purposes) {
+        Some(why) => Err(fail("e_ku_eku_consistent", why)),
+        None => Ok(()),
+    }
 }
 
 /// BR §7.1.2.7 essentials for TLS server certificates.
@@ -129,10 +181,11 @@ fn lint_tls_server(tbs: &TbsCertificate) -> Result<()> {
         }
     }
     for p in subject_parts(tbs.subject())? {
-        if p.attr == profiles::SubjectAttr::CN && !names.contains(&p.value.to_ascii_lowercase()) {
+        // A copy of a SAN value, byte for byte (BR §7.1.4.3), not just equal without case.
+        if p.attr == profiles::SubjectAttr::CN && !names.contains(&p.value) {
             return Err(fail(
                 "e_br_cn_in_san",
-                format!("CN {:?} is not a SAN", p.value),
+                format!("CN {:?} is not a copy of a SAN", p.value),
             ));
         }
     }

@@ -61,7 +61,7 @@ pub struct Planned {
     pub dropped_extensions: Vec<ObjectIdentifier>,
 }
 
-fn purpose_oid(p: Purpose) -> ObjectIdentifier {
+pub(crate) fn purpose_oid(p: Purpose) -> ObjectIdentifier {
     match p {
         Purpose::ServerAuth => ID_KP_SERVER_AUTH,
         Purpose::ClientAuth => ID_KP_CLIENT_AUTH,
@@ -207,13 +207,18 @@ pub fn plan(
         }
     }
     if profile.subject.cn_must_match_san {
-        for cn in parts.iter().filter(|p| p.attr == SubjectAttr::CN) {
-            let matches = sans.iter().any(|s| match s {
-                San::Dns(d) => d.eq_ignore_ascii_case(&cn.value),
-                San::Ip(a) => a.to_string() == cn.value,
-                _ => false,
+        for cn in parts.iter_mut().filter(|p| p.attr == SubjectAttr::CN) {
+            // DNS names compare without case, as DNS does; the CN then carries the SAN's
+            // own (lowercased) form, because BR §7.1.4.3 wants it to be a copy of a SAN
+            // value, byte for byte.
+            let matched = sans.iter().find_map(|s| match s {
+                San::Dns(d) if d.eq_ignore_ascii_case(&cn.value) => Some(d.clone()),
+                San::Ip(a) if a.to_string() == cn.value => Some(cn.value.clone()),
+                _ => None,
             });
-            if !matches {
+            if let Some(copy) = matched {
+                cn.value = copy;
+            } else {
                 return Err(Error::invalid(
                     "subject",
                     format!(

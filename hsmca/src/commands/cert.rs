@@ -66,6 +66,10 @@ fn list(env: &Env, a: &CertListArgs) -> CliResult {
         limit: a.limit,
     };
     let store = env.open_store()?;
+    if let Some(ca) = &a.ca {
+        // An unknown CA is a mistake to say, not an empty list.
+        crate::runtime::ca_record(&store, ca)?;
+    }
     let records = store.list_certificates(&filter)?;
     if a.json {
         return print_json(&serde_json::Value::Array(
