@@ -496,3 +496,110 @@ fn a_failing_lint_refuses_to_sign_and_stores_nothing() {
     ]);
     assert!(r.stderr.contains("AuthorityInfoAccess"), "{}", r.stderr);
 }
+
+#[test]
+fn cn_from_san_backdating_and_tolerated_extensions_work_as_the_profile_says() {
+    let h = pki::initialised();
+    let dir = h.path("profiles");
+    std::fs::create_dir_all(&dir).unwrap();
+    let custom = profiles::BUILTIN[0]
+        .1
+        .replace("name = \"tls-server\"", "name = \"custom-tls\"")
+        .replace("allowed = [\"CN\"]", "allowed = [\"CN\", \"C\"]")
+        .replace(
+            "cn_must_match_san = true",
+            "cn_must_match_san = true\ncn_from_san = true",
+        )
+        .replace(
+            "default_days = 90",
+            "default_days = 90\nbackdate_seconds = 3600",
+        )
+        .replace(
+            "forbidden = \"drop\"",
+            "forbidden = \"refuse\"\ntolerated = [\"keyUsage\"]",
+        );
+    std::fs::write(dir.join("custom.toml"), custom).unwrap();
+    let cfg = h.write(
+        "cfg.toml",
+        &format!("[issuance]\nprofiles_dir = \"{}\"\n", dir.display()),
+    );
+    // No CN, and a keyUsage extension the profile tolerates (it is not copied: the
+    // profile's own keyUsage goes in).
+    let csr = pki::csr(
+        &h.path(""),
+        "auto",
+        "p256",
+        "/C=US",
+        &[
+            "subjectAltName=DNS:auto.example.com",
+            "keyUsage=critical,keyAgreement",
+        ],
+    );
+    let out = h.path("auto.pem");
+    let issued_at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    h.run(&[
+        "--config",
+        cfg.to_str().unwrap(),
+        "issue",
+        "--ca",
+        "issuing",
+        "--profile",
+        "custom-tls",
+        "--csr",
+        csr.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ])
+    .ok();
+    pki::verify_chain(&h, &out);
+    let subject = openssl::ok(&["x509", "-in", out.to_str().unwrap(), "-noout", "-subject"]);
+    assert!(subject.contains("CN = auto.example.com"), "{subject}");
+    let text = openssl::x509_text(&out);
+    assert!(text.contains("Digital Signature"), "{text}");
+    assert!(
+        !text.contains("Key Agreement"),
+        "the CSR's keyUsage is not copied: {text}"
+    );
+    // notBefore an hour before issuance.
+    let start = openssl::ok(&[
+        "x509",
+        "-in",
+        out.to_str().unwrap(),
+        "-noout",
+        "-startdate",
+        "-dateopt",
+        "iso_8601",
+    ]);
+    let start = start.trim().trim_start_matches("notBefore=");
+    let not_before = chrono::NaiveDateTime::parse_from_str(start, "%Y-%m-%d %H:%M:%SZ")
+        .unwrap_or_else(|e| panic!("{start}: {e}"))
+        .and_utc()
+        .timestamp();
+    let backdated = issued_at - not_before;
+    assert!(
+        (3590..=3610).contains(&backdated),
+        "notBefore {backdated} s before issuance"
+    );
+    // Without the toleration the same request is refused under `refuse`.
+    let strict = h.path("profiles").join("custom.toml");
+    let text = std::fs::read_to_string(&strict)
+        .unwrap()
+        .replace("tolerated = [\"keyUsage\"]", "");
+    std::fs::write(&strict, text).unwrap();
+    let r = h.run(&[
+        "--config",
+        cfg.to_str().unwrap(),
+        "issue",
+        "--ca",
+        "issuing",
+        "--profile",
+        "custom-tls",
+        "--csr",
+        csr.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("keyUsage"), "{}", r.stderr);
+}

@@ -401,3 +401,79 @@ fn days_override_and_san_override_are_honoured_within_the_profile() {
     );
     assert_eq!(h.run(&["cert", "list", "--json"]).ok().stdout, before);
 }
+
+#[test]
+fn an_ed25519_key_is_issued_end_to_end_where_the_profile_allows_it() {
+    let h = pki::initialised();
+    let c = pki::csr(
+        &h.path(""),
+        "ed",
+        "ed25519",
+        "/CN=device-7",
+        &["subjectAltName=DNS:device-7.example.com"],
+    );
+    // `issue` checks the chain with `openssl verify -x509_strict`.
+    let cert = issue(&h, "ed", "issuing", "tls-client", &c, &[]);
+    let text = openssl::x509_text(&cert);
+    assert!(text.contains("Public Key Algorithm: ED25519"), "{text}");
+    assert!(text.contains("TLS Web Client Authentication"), "{text}");
+}
+
+#[test]
+fn a_sub_ca_profile_with_name_constraints_writes_them_critical() {
+    let h = pki::initialised();
+    let dir = h.path("profiles");
+    std::fs::create_dir_all(&dir).unwrap();
+    let constrained = profiles::BUILTIN
+        .iter()
+        .find(|(n, _)| *n == "sub-ca")
+        .unwrap()
+        .1
+        .replace("name = \"sub-ca\"", "name = \"sub-ca-example\"")
+        .replace("permitted_dns = []", "permitted_dns = [\"example.com\"]")
+        .replace(
+            "excluded_dns = []",
+            "excluded_dns = [\"secret.example.com\"]",
+        );
+    std::fs::write(dir.join("constrained.toml"), constrained).unwrap();
+    let cfg = h.write(
+        "cfg.toml",
+        &format!("[issuance]\nprofiles_dir = \"{}\"\n", dir.display()),
+    );
+    let c = pki::csr(
+        &h.path(""),
+        "nc",
+        "p256",
+        "/C=US/O=Example/CN=Example Constrained CA",
+        &[],
+    );
+    let out = h.path("nc.pem");
+    h.run(&[
+        "--config",
+        cfg.to_str().unwrap(),
+        "issue",
+        "--ca",
+        "root",
+        "--profile",
+        "sub-ca-example",
+        "--csr",
+        c.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ])
+    .ok();
+    pki::verify_chain(&h, &out);
+    assert!(pki::extension_names(&out).contains(&"X509v3 Name Constraints: critical".to_string()));
+    let text = openssl::x509_text(&out);
+    let nc = text
+        .split("X509v3 Name Constraints: critical")
+        .nth(1)
+        .unwrap();
+    let permitted = nc.find("Permitted:").expect("permitted subtrees");
+    let excluded = nc.find("Excluded:").expect("excluded subtrees");
+    assert!(
+        nc[permitted..excluded].contains("DNS:example.com"),
+        "{text}"
+    );
+    assert!(nc[excluded..].contains("DNS:secret.example.com"), "{text}");
+}
