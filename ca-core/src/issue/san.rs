@@ -147,8 +147,14 @@ fn check_dns(name: &str, allow_wildcard: bool) -> std::result::Result<(), String
     }
     for (i, label) in labels.iter().enumerate() {
         if *label == "*" {
-            if i == 0 && allow_wildcard {
+            // `*.com`: a wildcard over a whole top-level domain (BR §3.2.2.6 forbids one
+            // over any registry-controlled label; without a public suffix list, hsmca
+            // refuses the certain case, a wildcard directly over the last label).
+            if i == 0 && allow_wildcard && labels.len() >= 3 {
                 continue;
+            }
+            if i == 0 && allow_wildcard {
+                return Err("a wildcard needs at least two labels after it".into());
             }
             return Err("wildcards are not allowed here (only as the whole leftmost label)".into());
         }
@@ -211,6 +217,7 @@ mod tests {
         assert!(San::Dns("a.example.com".into()).check(false).is_ok());
         assert!(San::Dns("*.example.com".into()).check(true).is_ok());
         assert!(San::Dns("*.example.com".into()).check(false).is_err());
+        assert!(San::Dns("*.com".into()).check(true).is_err());
         assert!(San::Dns("a.*.example.com".into()).check(true).is_err());
         assert!(San::Dns("-a.example.com".into()).check(false).is_err());
         assert!(San::Dns("a_b.example.com".into()).check(false).is_err());
