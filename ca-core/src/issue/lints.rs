@@ -103,20 +103,25 @@ pub fn lint_profile(tbs: &TbsCertificate, profile: &Profile) -> Result<()> {
 }
 
 /// KU/EKU consistency of an end-entity certificate (RFC 5280 §4.2.1.12), as the
-/// certificate itself says, with [`profiles::key_usage_mismatch`]: a purpose none of the
-/// keyUsage bits serves, or a bit that serves none of the purposes, fails.
+/// certificate itself says.
 fn lint_key_usage_fits_purposes(
     tbs: &TbsCertificate,
     eku: Option<&[ObjectIdentifier]>,
 ) -> Result<()> {
-    let Some((_, ku)) = tbs
+    let ku = tbs
         .get_extension::<KeyUsage>()
-        .map_err(|e| fail("e_key_usage_decodes", e.to_string()))?
-    else {
-        return Ok(());
-    };
+        .map_err(|e| fail("e_key_usage_decodes", e.to_string()))?;
+    match ku {
+        Some((_, ku)) => key_usage_fits_purposes(&ku, eku.unwrap_or(&[])),
+        None => Ok(()),
+    }
+}
+
+/// With [`profiles::key_usage_mismatch`]: a purpose none of the keyUsage bits serves, or
+/// a bit that serves none of the purposes, fails. Purposes hsmca does not know are left
+/// out of the comparison.
+fn key_usage_fits_purposes(ku: &KeyUsage, eku: &[ObjectIdentifier]) -> Result<()> {
     let purposes: Vec<profiles::Purpose> = eku
-        .unwrap_or(&[])
         .iter()
         .filter_map(|oid| {
             profiles::Purpose::ALL
@@ -203,4 +208,45 @@ fn lint_tls_server(tbs: &TbsCertificate) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use const_oid::db::rfc5280::{ID_KP_CLIENT_AUTH, ID_KP_OCSP_SIGNING, ID_KP_SERVER_AUTH};
+    use x509_cert::ext::pkix::{KeyUsage, KeyUsages};
+
+    use super::key_usage_fits_purposes;
+    use crate::error::Error;
+
+    fn lint_name(r: crate::error::Result<()>) -> Option<&'static str> {
+        match r {
+            Err(Error::Lint { lint, .. }) => Some(lint),
+            Err(other) => panic!("not a lint failure: {other}"),
+            Ok(()) => None,
+        }
+    }
+
+    #[test]
+    fn key_usage_that_does_not_suit_the_purposes_fails_the_lint() {
+        let ds = KeyUsage(KeyUsages::DigitalSignature.into());
+        let ds_ke = KeyUsage(KeyUsages::DigitalSignature | KeyUsages::KeyEncipherment);
+        let de = KeyUsage(KeyUsages::DataEncipherment.into());
+        assert_eq!(
+            lint_name(key_usage_fits_purposes(&ds, &[ID_KP_SERVER_AUTH])),
+            None
+        );
+        assert_eq!(
+            lint_name(key_usage_fits_purposes(&ds_ke, &[ID_KP_SERVER_AUTH])),
+            None
+        );
+        assert_eq!(lint_name(key_usage_fits_purposes(&de, &[])), None);
+        assert_eq!(
+            lint_name(key_usage_fits_purposes(&ds_ke, &[ID_KP_CLIENT_AUTH])),
+            Some("e_ku_eku_consistent")
+        );
+        assert_eq!(
+            lint_name(key_usage_fits_purposes(&de, &[ID_KP_OCSP_SIGNING])),
+            Some("e_ku_eku_consistent")
+        );
+    }
 }
