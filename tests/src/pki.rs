@@ -32,6 +32,19 @@ ocsp = ["http://ocsp.example.com/"]
 ca_issuers = ["http://pki.example.com/ca/issuing.crt"]
 "#;
 
+/// Writes `text` as profile file `file` into a `profiles` directory beside the data
+/// directory, and a config file naming that directory (`issuance.profiles_dir`); returns
+/// the config file, for `--config`. Called again, it adds to the same directory.
+pub fn with_profile(h: &Hsmca, file: &str, text: &str) -> PathBuf {
+    let dir = h.path("profiles");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(file), text).unwrap();
+    h.write(
+        "cfg.toml",
+        &format!("[issuance]\nprofiles_dir = \"{}\"\n", dir.display()),
+    )
+}
+
 /// An initialised data directory (ceremony above) with `root.pem` and `issuing.pem` written.
 pub fn initialised() -> Hsmca {
     initialise(Hsmca::new(), PUBLIC_URL_CEREMONY)

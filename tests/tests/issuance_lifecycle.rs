@@ -361,17 +361,11 @@ fn issuance_refusals_allocate_no_serial_and_store_nothing() {
 #[test]
 fn a_profile_that_refuses_requested_extensions_refuses_a_ca_true_request() {
     let h = pki::initialised();
-    let dir = h.path("profiles");
-    std::fs::create_dir_all(&dir).unwrap();
     let strict = profiles::BUILTIN[0]
         .1
         .replace("name = \"tls-server\"", "name = \"strict-tls\"")
         .replace("forbidden = \"drop\"", "forbidden = \"refuse\"");
-    std::fs::write(dir.join("strict.toml"), strict).unwrap();
-    let cfg = h.write(
-        "cfg.toml",
-        &format!("[issuance]\nprofiles_dir = \"{}\"\n", dir.display()),
-    );
+    let cfg = pki::with_profile(&h, "strict.toml", &strict);
     let csr = pki::csr(
         &h.path(""),
         "ca",
@@ -440,19 +434,13 @@ fn a_failing_lint_refuses_to_sign_and_stores_nothing() {
     let h = pki::initialise(Hsmca::new(), &no_urls);
     // A profile that lets a request without SANs through its own rules, yet requires
     // subjectAltName: only the lint stands between such a request and the HSM.
-    let dir = h.path("profiles");
-    std::fs::create_dir_all(&dir).unwrap();
     let loose = profiles::BUILTIN[0]
         .1
         .replace("name = \"tls-server\"", "name = \"loose\"")
         .replace("required = true", "required = false")
         .replace("cn_must_match_san = true", "")
         .replace(", \"authorityInfoAccess\", \"crlDistributionPoints\"", "");
-    std::fs::write(dir.join("loose.toml"), loose).unwrap();
-    let cfg = h.write(
-        "cfg.toml",
-        &format!("[issuance]\nprofiles_dir = \"{}\"\n", dir.display()),
-    );
+    let cfg = pki::with_profile(&h, "loose.toml", &loose);
     let cfg = cfg.to_str().unwrap();
     let nosan = pki::csr(&h.path(""), "nosan", "p256", "/CN=nosan.example.com", &[]);
     let good = pki::csr(
@@ -500,8 +488,6 @@ fn a_failing_lint_refuses_to_sign_and_stores_nothing() {
 #[test]
 fn cn_from_san_backdating_and_tolerated_extensions_work_as_the_profile_says() {
     let h = pki::initialised();
-    let dir = h.path("profiles");
-    std::fs::create_dir_all(&dir).unwrap();
     let custom = profiles::BUILTIN[0]
         .1
         .replace("name = \"tls-server\"", "name = \"custom-tls\"")
@@ -518,11 +504,7 @@ fn cn_from_san_backdating_and_tolerated_extensions_work_as_the_profile_says() {
             "forbidden = \"drop\"",
             "forbidden = \"refuse\"\ntolerated = [\"keyUsage\"]",
         );
-    std::fs::write(dir.join("custom.toml"), custom).unwrap();
-    let cfg = h.write(
-        "cfg.toml",
-        &format!("[issuance]\nprofiles_dir = \"{}\"\n", dir.display()),
-    );
+    let cfg = pki::with_profile(&h, "custom.toml", &custom);
     // No CN, and a keyUsage extension the profile tolerates (it is not copied: the
     // profile's own keyUsage goes in).
     let csr = pki::csr(

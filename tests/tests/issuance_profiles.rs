@@ -422,8 +422,6 @@ fn an_ed25519_key_is_issued_end_to_end_where_the_profile_allows_it() {
 #[test]
 fn a_sub_ca_profile_with_name_constraints_writes_them_critical() {
     let h = pki::initialised();
-    let dir = h.path("profiles");
-    std::fs::create_dir_all(&dir).unwrap();
     let constrained = profiles::BUILTIN
         .iter()
         .find(|(n, _)| *n == "sub-ca")
@@ -435,11 +433,7 @@ fn a_sub_ca_profile_with_name_constraints_writes_them_critical() {
             "excluded_dns = []",
             "excluded_dns = [\"secret.example.com\"]",
         );
-    std::fs::write(dir.join("constrained.toml"), constrained).unwrap();
-    let cfg = h.write(
-        "cfg.toml",
-        &format!("[issuance]\nprofiles_dir = \"{}\"\n", dir.display()),
-    );
+    let cfg = pki::with_profile(&h, "constrained.toml", &constrained);
     let c = pki::csr(
         &h.path(""),
         "nc",
