@@ -124,6 +124,10 @@ pub struct IssuedCertificate {
     pub serial: Serial,
     /// DER of the certificate.
     pub der: Vec<u8>,
+    /// The serial was revoked while it was pending (between its record and the stored
+    /// certificate): the certificate is stored, and recorded as revoked. Whoever asked for
+    /// it must be told; it is not a usable certificate.
+    pub revoked_while_pending: bool,
 }
 
 impl IssuedCertificate {
@@ -308,7 +312,13 @@ impl Issuer {
     ) -> Result<IssuedCertificate> {
         let signed = self.sign_verified(pending, actor, now, action)?;
         store.store_signed(&signed.serial, &signed.der, signed.at, &signed.audit)?;
-        Ok(signed.into())
+        let revoked = store
+            .revoked_among(std::slice::from_ref(&signed.serial))
+            .map_err(|e| unknown_revocation(&signed.serial, &e))?;
+        Ok(IssuedCertificate {
+            revoked_while_pending: !revoked.is_empty(),
+            ..signed.into()
+        })
     }
 
     /// Signs the TBS bytes of a recorded `pending` certificate in the HSM, verifies the
@@ -373,11 +383,21 @@ impl Issuer {
 }
 
 /// The certificate of a signed record, to hand out once the record is stored.
+/// The error of a certificate that was stored, but whose status could not be read back:
+/// whether it was revoked while pending is unknown, so it is not handed out as usable.
+pub(crate) fn unknown_revocation(serial: &Serial, e: &crate::store::StoreError) -> Error {
+    Error::Encoding(format!(
+        "serial {serial}: the certificate is stored, but whether it was revoked while pending \
+         could not be read ({e}); see `hsmca cert show {serial}`"
+    ))
+}
+
 impl From<SignedRecord> for IssuedCertificate {
     fn from(r: SignedRecord) -> Self {
         IssuedCertificate {
             serial: r.serial,
             der: r.der,
+            revoked_while_pending: false,
         }
     }
 }

@@ -291,6 +291,21 @@ pub trait CertificateStore: Send + Sync {
     }
     /// The record for this serial.
     fn certificate(&self, serial: &Serial) -> StoreResult<Option<CertificateRecord>>;
+    /// Those of `serials` recorded as revoked. Issuance asks right after storing signed
+    /// certificates, to tell its caller that one was revoked while it was pending (the
+    /// default reads the records one by one).
+    fn revoked_among(&self, serials: &[Serial]) -> StoreResult<Vec<Serial>> {
+        let mut revoked = Vec::new();
+        for serial in serials {
+            if self
+                .certificate(serial)?
+                .is_some_and(|r| r.status == CertStatus::Revoked)
+            {
+                revoked.push(serial.clone());
+            }
+        }
+        Ok(revoked)
+    }
     /// Records matching the filter.
     fn list_certificates(&self, filter: &CertFilter) -> StoreResult<Vec<CertificateRecord>>;
     /// Marks the certificate revoked, records the revocation and appends `audit` to the audit

@@ -209,6 +209,30 @@ impl CertificateStore for Store {
         row.map(|(cert, rev)| cert.into_record(rev)).transpose()
     }
 
+    /// One primary-key look-up per serial, in one statement per 500 serials.
+    fn revoked_among(&self, serials: &[Serial]) -> StoreResult<Vec<Serial>> {
+        let op = format!("read the status of {} certificates", serials.len());
+        let mut conn = self.conn(&op)?;
+        let mut revoked = Vec::new();
+        for chunk in serials.chunks(500) {
+            let keys: Vec<String> = chunk.iter().map(Serial::to_hex).collect();
+            let found: Vec<String> = certificates::table
+                .filter(certificates::serial.eq_any(&keys))
+                .filter(certificates::status.eq(REVOKED))
+                .select(certificates::serial)
+                .load(&mut conn)
+                .map_err(|e| db_error(&op, e))?;
+            revoked.extend(
+                chunk
+                    .iter()
+                    .zip(&keys)
+                    .filter(|(_, k)| found.contains(k))
+                    .map(|(s, _)| s.clone()),
+            );
+        }
+        Ok(revoked)
+    }
+
     fn list_certificates(&self, filter: &CertFilter) -> StoreResult<Vec<CertificateRecord>> {
         let op = "list certificates";
         let mut query = certificates::table

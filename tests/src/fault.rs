@@ -53,6 +53,54 @@ impl CertificateStore for FailAfterSign {
     }
 }
 
+/// The real store, where every pending record is revoked (reason keyCompromise) as soon
+/// as it is committed: an operator's `hsmca revoke` landing while the HSM signs.
+pub struct RevokeWhilePending(pub ca_store::Store);
+
+impl CertificateStore for RevokeWhilePending {
+    fn insert_pending(&self, c: &PendingCertificate) -> StoreResult<()> {
+        self.0.insert_pending(c)?;
+        let revocation = Revocation {
+            serial: c.serial.clone(),
+            reason: 1,
+            revoked_at: c.created_at,
+            invalidity_date: None,
+        };
+        let event = AuditEvent {
+            at: c.created_at,
+            actor: "test".into(),
+            action: "cert.revoke".into(),
+            target: c.serial.to_hex(),
+            details: "{}".into(),
+        };
+        self.0.revoke(&revocation, &event).map(|_| ())
+    }
+    fn store_signed(
+        &self,
+        s: &Serial,
+        der: &[u8],
+        at: NaiveDateTime,
+        e: &AuditEvent,
+    ) -> StoreResult<AuditEntry> {
+        self.0.store_signed(s, der, at, e)
+    }
+    fn certificate(&self, s: &Serial) -> StoreResult<Option<CertificateRecord>> {
+        self.0.certificate(s)
+    }
+    fn revoked_among(&self, serials: &[Serial]) -> StoreResult<Vec<Serial>> {
+        self.0.revoked_among(serials)
+    }
+    fn list_certificates(&self, f: &CertFilter) -> StoreResult<Vec<CertificateRecord>> {
+        self.0.list_certificates(f)
+    }
+    fn revoke(&self, r: &Revocation, e: &AuditEvent) -> StoreResult<AuditEntry> {
+        self.0.revoke(r, e)
+    }
+    fn next_crl_number(&self, ca: &str, shard: i32) -> StoreResult<i64> {
+        self.0.next_crl_number(ca, shard)
+    }
+}
+
 /// An initialised data directory and its issuing CA, issuing `tls-server` certificates
 /// into the real store through [`FailAfterSign`]: what the fault tests issue with.
 pub struct FaultyIssuing {
@@ -138,12 +186,20 @@ impl FaultyIssuing {
 
     /// Issuance under `tls-server` whose certificates are never stored.
     pub fn issuance(&self) -> ca_core::issue::Issuance<'_> {
+        self.issuance_into(&self.faulty)
+    }
+
+    /// Issuance under `tls-server` into `certs` (another wrapper of [`Self::store`]).
+    pub fn issuance_into<'a>(
+        &'a self,
+        certs: &'a dyn CertificateStore,
+    ) -> ca_core::issue::Issuance<'a> {
         ca_core::issue::Issuance {
             issuer: &self.issuer,
             ca: &self.ca,
             profile: self.profiles.get("tls-server").unwrap(),
             blocklist: &self.blocklist,
-            certs: &self.faulty,
+            certs,
             actor: "test",
         }
     }

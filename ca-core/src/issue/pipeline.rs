@@ -319,14 +319,37 @@ impl Issuance<'_> {
                 .map(|s| (s.signed, (s.index, s.dropped)))
                 .unzip();
             let stored = self.certs.store_signed_all(&records);
+            // One read for the commit: which of them were revoked while pending.
+            let stored_serials: Vec<_> = records
+                .iter()
+                .zip(&stored)
+                .filter(|(_, r)| r.is_ok())
+                .map(|(s, _)| s.serial.clone())
+                .collect();
+            let revoked = if stored_serials.is_empty() {
+                Ok(Vec::new())
+            } else {
+                self.certs.revoked_among(&stored_serials)
+            };
             let outcomes = rest
                 .into_iter()
                 .zip(records)
                 .zip(stored)
                 .map(|(((index, dropped_extensions), record), result)| {
-                    let outcome = result.map_err(Error::from).map(|_| IssuedFromCsr {
-                        issued: IssuedCertificate::from(record),
-                        dropped_extensions,
+                    let outcome = result.map_err(Error::from).and_then(|_| {
+                        let revoked_while_pending = match &revoked {
+                            Ok(r) => r.contains(&record.serial),
+                            Err(e) => {
+                                return Err(crate::issuer::unknown_revocation(&record.serial, e))
+                            }
+                        };
+                        Ok(IssuedFromCsr {
+                            issued: IssuedCertificate {
+                                revoked_while_pending,
+                                ..IssuedCertificate::from(record)
+                            },
+                            dropped_extensions,
+                        })
                     });
                     (index, outcome)
                 })

@@ -127,6 +127,26 @@ fn revoke_from_pending_and_from_issued() {
         assert_eq!(rec.status, CertStatus::Revoked);
         assert_eq!(rec.revocation, Some(rb));
         assert_eq!(rec.der.as_deref(), Some(&b"der-b"[..]));
+
+        // Both are revoked now; an issued one and an unknown serial are not.
+        let c = pending("issuing", 3, 1000);
+        s.insert_pending(&c).unwrap();
+        s.store_signed(&c.serial, b"der-c", t(80), &audit_event())
+            .unwrap();
+        let unknown = pending("issuing", 4, 1000).serial;
+        let asked = [
+            c.serial.clone(),
+            a.serial.clone(),
+            unknown,
+            b.serial.clone(),
+        ];
+        assert_eq!(
+            s.revoked_among(&asked).unwrap(),
+            vec![a.serial.clone(), b.serial.clone()],
+            "{}",
+            db.name
+        );
+        assert_eq!(s.revoked_among(&[]).unwrap(), vec![]);
     });
 }
 

@@ -75,6 +75,9 @@ pub(crate) fn run(env: &Env, args: &IssueArgs) -> CliResult {
         }
     };
     let out = issuance.issue_csr(&csr, &overrides, SystemClock.now())?;
+    if out.issued.revoked_while_pending {
+        return Err(revoked_while_pending(&out.issued.serial));
+    }
     note_dropped(None, &out.dropped_extensions, &profile.name);
     let pem = pem_certificate(&out.issued.der)?;
     match &args.out {
@@ -101,6 +104,16 @@ pub(crate) fn run(env: &Env, args: &IssueArgs) -> CliResult {
         out.issued.serial, profile.name
     );
     Ok(())
+}
+
+/// The failure of a request whose serial was revoked while it was pending (between its
+/// record and the stored certificate): signed and stored, but not a usable certificate,
+/// so it is not written out.
+pub(super) fn revoked_while_pending(serial: &ca_core::serial::Serial) -> CliError {
+    CliError::op(format!(
+        "serial {serial} was revoked while it was being issued: the certificate is stored and \
+         recorded as revoked, and not written out (`hsmca cert show {serial}` has it)"
+    ))
 }
 
 /// Tells the operator which extensions a request asked for that its certificate does not

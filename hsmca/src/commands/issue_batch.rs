@@ -131,6 +131,12 @@ pub(crate) fn issue(
                 return;
             }
         };
+        if out.issued.revoked_while_pending {
+            let e = super::issue::revoked_while_pending(&out.issued.serial);
+            eprintln!("hsmca: {}: {e}", request.name);
+            operational += 1;
+            return;
+        }
         super::issue::note_dropped(
             Some(&request.name),
             &out.dropped_extensions,
