@@ -1,5 +1,5 @@
-//! A store that fails where a test needs it to: the real store with one operation
-//! replaced by an injected failure.
+//! A store that goes wrong where a test needs it to: the real store with one fault
+//! injected (a failure after signing, or a revocation racing the signature).
 
 use ca_core::serial::Serial;
 use ca_core::store::{
@@ -8,58 +8,28 @@ use ca_core::store::{
 };
 use chrono::NaiveDateTime;
 
-/// How [`FailAfterSign`]'s `store_signed` fails.
+/// What goes wrong in [`Faulty`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
-    /// It returns an error (a lost connection).
+    /// `store_signed` returns an error (a lost connection): the fault happens between the
+    /// HSM signature and the final write.
     Error,
-    /// It panics (a bug in the store).
+    /// `store_signed` panics (a bug in the store), at the same point.
     Panic,
+    /// Every pending record is revoked (keyCompromise) as soon as it is committed: an
+    /// operator's `hsmca revoke` landing while the HSM signs. Nothing fails.
+    RevokeWhilePending,
 }
 
-/// The real store, with `store_signed` failing: the fault happens between the HSM signature
-/// and the final write.
-pub struct FailAfterSign(pub ca_store::Store, pub Fault);
+/// The real store with `Fault` injected; every other operation is the real store's.
+pub struct Faulty(pub ca_store::Store, pub Fault);
 
-impl CertificateStore for FailAfterSign {
-    fn insert_pending(&self, c: &PendingCertificate) -> StoreResult<()> {
-        self.0.insert_pending(c)
-    }
-    fn store_signed(
-        &self,
-        _: &Serial,
-        _: &[u8],
-        _: NaiveDateTime,
-        _: &AuditEvent,
-    ) -> StoreResult<AuditEntry> {
-        if self.1 == Fault::Panic {
-            panic!("injected failure: the store panicked");
-        }
-        Err(StoreError::Backend(
-            "injected failure: connection lost".into(),
-        ))
-    }
-    fn certificate(&self, s: &Serial) -> StoreResult<Option<CertificateRecord>> {
-        self.0.certificate(s)
-    }
-    fn list_certificates(&self, f: &CertFilter) -> StoreResult<Vec<CertificateRecord>> {
-        self.0.list_certificates(f)
-    }
-    fn revoke(&self, r: &Revocation, e: &AuditEvent) -> StoreResult<AuditEntry> {
-        self.0.revoke(r, e)
-    }
-    fn next_crl_number(&self, ca: &str, shard: i32) -> StoreResult<i64> {
-        self.0.next_crl_number(ca, shard)
-    }
-}
-
-/// The real store, where every pending record is revoked (reason keyCompromise) as soon
-/// as it is committed: an operator's `hsmca revoke` landing while the HSM signs.
-pub struct RevokeWhilePending(pub ca_store::Store);
-
-impl CertificateStore for RevokeWhilePending {
+impl CertificateStore for Faulty {
     fn insert_pending(&self, c: &PendingCertificate) -> StoreResult<()> {
         self.0.insert_pending(c)?;
+        if self.1 != Fault::RevokeWhilePending {
+            return Ok(());
+        }
         let revocation = Revocation {
             serial: c.serial.clone(),
             reason: 1,
@@ -82,7 +52,13 @@ impl CertificateStore for RevokeWhilePending {
         at: NaiveDateTime,
         e: &AuditEvent,
     ) -> StoreResult<AuditEntry> {
-        self.0.store_signed(s, der, at, e)
+        match self.1 {
+            Fault::Panic => panic!("injected failure: the store panicked"),
+            Fault::Error => Err(StoreError::Backend(
+                "injected failure: connection lost".into(),
+            )),
+            Fault::RevokeWhilePending => self.0.store_signed(s, der, at, e),
+        }
     }
     fn certificate(&self, s: &Serial) -> StoreResult<Option<CertificateRecord>> {
         self.0.certificate(s)
@@ -102,7 +78,7 @@ impl CertificateStore for RevokeWhilePending {
 }
 
 /// An initialised data directory and its issuing CA, issuing `tls-server` certificates
-/// into the real store through [`FailAfterSign`]: what the fault tests issue with.
+/// into the real store through [`Faulty`]: what the fault tests issue with.
 pub struct FaultyIssuing {
     /// The data directory (for running `hsmca` on it).
     pub h: crate::cli::Hsmca,
@@ -110,7 +86,7 @@ pub struct FaultyIssuing {
     pub store: ca_store::Store,
     ca: ca_core::store::CaRecord,
     issuer: ca_core::issuer::Issuer,
-    faulty: FailAfterSign,
+    faulty: Faulty,
     profiles: profiles::ProfileSet,
     blocklist: ca_core::keycheck::Blocklist,
     _token: std::sync::Arc<hsm_backend::Token>,
@@ -134,7 +110,7 @@ impl FaultyIssuing {
             .unwrap();
         let issuer = crate::inproc::issuer(&token, &ca);
         FaultyIssuing {
-            faulty: FailAfterSign(store.clone(), fault),
+            faulty: Faulty(store.clone(), fault),
             h,
             store,
             ca,
@@ -184,12 +160,13 @@ impl FaultyIssuing {
             .unwrap()
     }
 
-    /// Issuance under `tls-server` whose certificates are never stored.
+    /// Issuance under `tls-server` through the fault (with [`Fault::Error`] and
+    /// [`Fault::Panic`], its certificates are never stored).
     pub fn issuance(&self) -> ca_core::issue::Issuance<'_> {
         self.issuance_into(&self.faulty)
     }
 
-    /// Issuance under `tls-server` into `certs` (another wrapper of [`Self::store`]).
+    /// Issuance under `tls-server` into `certs` (such as [`Self::store`], without the fault).
     pub fn issuance_into<'a>(
         &'a self,
         certs: &'a dyn CertificateStore,

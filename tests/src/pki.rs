@@ -131,6 +131,33 @@ pub fn extension_names(pem: &Path) -> Vec<String> {
     out
 }
 
+/// Runs `hsmca --config CFG issue --ca CA --profile PROFILE --csr CSR [--out OUT]` and
+/// returns how it ended, for the caller to judge.
+pub fn issue_with(
+    h: &Hsmca,
+    cfg: &str,
+    ca: &str,
+    profile: &str,
+    csr: &str,
+    out: Option<&str>,
+) -> crate::cli::Run {
+    let mut args = vec![
+        "--config",
+        cfg,
+        "issue",
+        "--ca",
+        ca,
+        "--profile",
+        profile,
+        "--csr",
+        csr,
+    ];
+    if let Some(out) = out {
+        args.extend(["--out", out]);
+    }
+    h.run(&args)
+}
+
 /// Issues a `tls-server` certificate for `NAME.example.com` from the issuing CA of `h` with
 /// a fresh P-256 key; returns the PEM path and the serial as lowercase hex.
 pub fn issue_tls(h: &Hsmca, name: &str) -> (PathBuf, String) {

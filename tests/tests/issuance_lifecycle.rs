@@ -377,36 +377,20 @@ fn a_profile_that_refuses_requested_extensions_refuses_a_ca_true_request() {
         ],
     );
     let c = csr.to_str().unwrap();
-    let r = h.run(&[
-        "--config",
-        cfg.to_str().unwrap(),
-        "issue",
-        "--ca",
-        "issuing",
-        "--profile",
-        "strict-tls",
-        "--csr",
-        c,
-    ]);
+    let r = pki::issue_with(&h, cfg.to_str().unwrap(), "issuing", "strict-tls", c, None);
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("basicConstraints"), "{}", r.stderr);
     // The shipped profile drops it instead: the certificate has no basicConstraints.
     let out = h.path("x.pem");
-    let ok = h
-        .run(&[
-            "--config",
-            cfg.to_str().unwrap(),
-            "issue",
-            "--ca",
-            "issuing",
-            "--profile",
-            "tls-server",
-            "--csr",
-            c,
-            "--out",
-            out.to_str().unwrap(),
-        ])
-        .ok();
+    let ok = pki::issue_with(
+        &h,
+        cfg.to_str().unwrap(),
+        "issuing",
+        "tls-server",
+        c,
+        Some(out.to_str().unwrap()),
+    )
+    .ok();
     assert!(ok.stderr.contains("does not carry it"), "{}", ok.stderr);
     assert!(!openssl::x509_text(&out).contains("Basic Constraints"));
 }
@@ -455,33 +439,20 @@ fn a_failing_lint_refuses_to_sign_and_stores_nothing() {
         ("loose", &nosan, "e_profile_required_extension"),
         ("tls-server", &good, "e_profile_required_extension"),
     ] {
-        let r = h.run(&[
-            "--config",
-            cfg,
-            "issue",
-            "--ca",
-            "issuing",
-            "--profile",
-            profile,
-            "--csr",
-            csr.to_str().unwrap(),
-        ]);
+        let r = pki::issue_with(&h, cfg, "issuing", profile, csr.to_str().unwrap(), None);
         assert_eq!(r.code, 2, "{profile}: {}", r.stderr);
         assert!(r.stderr.contains(lint), "{profile}: {}", r.stderr);
         assert_eq!(records(&h, cfg), before, "{profile}: nothing stored");
     }
     // The tls-server refusal names what is missing.
-    let r = h.run(&[
-        "--config",
+    let r = pki::issue_with(
+        &h,
         cfg,
-        "issue",
-        "--ca",
         "issuing",
-        "--profile",
         "tls-server",
-        "--csr",
         good.to_str().unwrap(),
-    ]);
+        None,
+    );
     assert!(r.stderr.contains("AuthorityInfoAccess"), "{}", r.stderr);
 }
 
@@ -522,19 +493,14 @@ fn cn_from_san_backdating_and_tolerated_extensions_work_as_the_profile_says() {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs() as i64;
-    h.run(&[
-        "--config",
+    pki::issue_with(
+        &h,
         cfg.to_str().unwrap(),
-        "issue",
-        "--ca",
         "issuing",
-        "--profile",
         "custom-tls",
-        "--csr",
         csr.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ])
+        Some(out.to_str().unwrap()),
+    )
     .ok();
     pki::verify_chain(&h, &out);
     let subject = openssl::ok(&["x509", "-in", out.to_str().unwrap(), "-noout", "-subject"]);
@@ -571,17 +537,14 @@ fn cn_from_san_backdating_and_tolerated_extensions_work_as_the_profile_says() {
         .unwrap()
         .replace("tolerated = [\"keyUsage\"]", "");
     std::fs::write(&strict, text).unwrap();
-    let r = h.run(&[
-        "--config",
+    let r = pki::issue_with(
+        &h,
         cfg.to_str().unwrap(),
-        "issue",
-        "--ca",
         "issuing",
-        "--profile",
         "custom-tls",
-        "--csr",
         csr.to_str().unwrap(),
-    ]);
+        None,
+    );
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("keyUsage"), "{}", r.stderr);
 }

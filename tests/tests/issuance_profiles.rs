@@ -442,19 +442,14 @@ fn a_sub_ca_profile_with_name_constraints_writes_them_critical() {
         &[],
     );
     let out = h.path("nc.pem");
-    h.run(&[
-        "--config",
+    pki::issue_with(
+        &h,
         cfg.to_str().unwrap(),
-        "issue",
-        "--ca",
         "root",
-        "--profile",
         "sub-ca-example",
-        "--csr",
         c.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ])
+        Some(out.to_str().unwrap()),
+    )
     .ok();
     pki::verify_chain(&h, &out);
     assert!(pki::extension_names(&out).contains(&"X509v3 Name Constraints: critical".to_string()));

@@ -5,13 +5,12 @@
 
 use ca_core::clock::{Clock, SystemClock};
 use ca_core::issue::Overrides;
-use hsmca_tests::fault::{FaultyIssuing, RevokeWhilePending};
+use hsmca_tests::fault::{Fault, FaultyIssuing};
 
 #[test]
 fn a_serial_revoked_while_pending_is_stored_revoked_and_reported_as_such() {
-    let f = FaultyIssuing::new();
-    let racing = RevokeWhilePending(f.store.clone());
-    let issuance = f.issuance_into(&racing);
+    let f = FaultyIssuing::with(Fault::RevokeWhilePending);
+    let issuance = f.issuance();
     let now = SystemClock.now();
 
     // One request at a time.
